@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * compat.h - every difference between the kernels msgmux builds on.
+ *
+ * msgmux supports Debian's 6.1 and 6.12 LTS kernels.  Version checks live
+ * here and nowhere else, so the rest of the module reads as plain
+ * current-kernel code.
+ */
+#ifndef _MSGMUX_COMPAT_H
+#define _MSGMUX_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/net.h>
+#include <net/sock.h>
+
+/*
+ * proto_ops.accept takes a struct proto_accept_arg since 6.10 (commit
+ * 92ef0fd55ac8 "net: change proto and proto_ops accept type").
+ * MSGMUX_DEFINE_ACCEPT(name, impl) defines the proto_ops handler "name"
+ * for this kernel, calling
+ *	int impl(struct socket *sock, struct socket *newsock, int flags,
+ *		 bool kern);
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define MSGMUX_DEFINE_ACCEPT(name, impl)				\
+static int name(struct socket *sock, struct socket *newsock,		\
+		struct proto_accept_arg *arg)				\
+{									\
+	return impl(sock, newsock, arg->flags, arg->kern);		\
+}
+#else
+#define MSGMUX_DEFINE_ACCEPT(name, impl)				\
+static int name(struct socket *sock, struct socket *newsock,		\
+		int flags, bool kern)					\
+{									\
+	return impl(sock, newsock, flags, kern);			\
+}
+#endif
+
+#endif /* _MSGMUX_COMPAT_H */

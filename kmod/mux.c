@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mux.c - the multiplexor: creation, membership and teardown.
+ *
+ * DOC: Multiplexor life cycle
+ *
+ * socket() creates a mux and its first upper socket together.  Each upper
+ * socket holds one reference on its mux for its whole life; the last one to
+ * be released unlinks the mux from its namespace and frees it.  A mux is
+ * listed in its namespace from creation to that point, so /proc/net/msgmux
+ * shows every live mux.
+ */
+#include <linux/lockdep.h>
+#include <linux/slab.h>
+
+#include "msgmux.h"
+
+/**
+ * __msgmux_mux_link_sock() - add an upper socket to a mux's member list
+ * @mux: the mux; the caller holds &mux->lock.
+ * @msk: a socket not yet in any mux.
+ *
+ * Takes a reference on @mux for @msk.
+ */
+static void __msgmux_mux_link_sock(struct msgmux_mux *mux,
+				   struct msgmux_sock *msk)
+{
+	lockdep_assert_held(&mux->lock);
+
+	msk->mux = mux;
+	msk->id = mux->next_sock_id++;
+	list_add_tail(&msk->mux_node, &mux->socks);
+	mux->nsocks++;
+}
+
+/**
+ * msgmux_mux_create() - create a mux with its first upper socket
+ * @net: the namespace of the new mux.
+ * @msk: the first upper socket, not yet visible to anyone.
+ *
+ * Context: process context; takes &msgmux_net.lock.
+ * Return: 0, or -ENOMEM.
+ */
+int msgmux_mux_create(struct net *net, struct msgmux_sock *msk)
+{
+	struct msgmux_net *mn = msgmux_pernet(net);
+	struct msgmux_mux *mux;
+
+	mux = kzalloc(sizeof(*mux), GFP_KERNEL);
+	if (!mux)
+		return -ENOMEM;
+
+	mux->net = net;
+	refcount_set(&mux->refcnt, 1);
+	spin_lock_init(&mux->lock);
+	INIT_LIST_HEAD(&mux->socks);
+	mux->next_sock_id = 1;
+
+	spin_lock_bh(&mux->lock);
+	__msgmux_mux_link_sock(mux, msk);
+	spin_unlock_bh(&mux->lock);
+
+	mutex_lock(&mn->lock);
+	mux->id = mn->next_mux_id++;
+	list_add_tail(&mux->net_node, &mn->muxes);
+	mutex_unlock(&mn->lock);
+	return 0;
+}
+
+/**
+ * msgmux_mux_add_sock() - add another upper socket to an existing mux
+ * @mux: the mux; the caller holds a reference on it (its own socket's).
+ * @msk: a new socket, not yet in any mux.
+ *
+ * Context: any context that may take &mux->lock with BH disabled.
+ */
+void msgmux_mux_add_sock(struct msgmux_mux *mux, struct msgmux_sock *msk)
+{
+	refcount_inc(&mux->refcnt);
+	spin_lock_bh(&mux->lock);
+	__msgmux_mux_link_sock(mux, msk);
+	spin_unlock_bh(&mux->lock);
+}
+
+static void msgmux_mux_put(struct msgmux_mux *mux)
+{
+	struct msgmux_net *mn = msgmux_pernet(mux->net);
+
+	/*
+	 * The namespace lock is taken before the last reference can drop, so
+	 * that /proc (which walks the list under it) never sees a mux whose
+	 * count reached zero.
+	 */
+	if (!refcount_dec_and_mutex_lock(&mux->refcnt, &mn->lock))
+		return;
+	list_del(&mux->net_node);
+	mutex_unlock(&mn->lock);
+
+	WARN_ON_ONCE(!list_empty(&mux->socks));
+	kfree(mux);
+}
+
+/**
+ * msgmux_mux_del_sock() - take an upper socket out of its mux
+ * @msk: a socket being released.
+ *
+ * Drops @msk's reference on its mux; the mux is freed with its last member.
+ *
+ * Context: process context; may take &msgmux_net.lock.
+ */
+void msgmux_mux_del_sock(struct msgmux_sock *msk)
+{
+	struct msgmux_mux *mux = msk->mux;
+
+	spin_lock_bh(&mux->lock);
+	list_del(&msk->mux_node);
+	mux->nsocks--;
+	spin_unlock_bh(&mux->lock);
+
+	msk->mux = NULL;
+	msgmux_mux_put(mux);
+}

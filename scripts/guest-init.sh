@@ -1,0 +1,95 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of msgmux's test VM (busybox, no other userspace).
+#
+# The kernel console (ttyS0) is the kernel's; everything the host judges
+# comes through the second serial port (ttyS1), framed by MSGMUX-* markers:
+#
+#   MSGMUX-BOOT <uname -r>
+#   MSGMUX-BEGIN <test>          then the test's TAP output, raw
+#   MSGMUX-END <test> rc=<rc> secs=<s>
+#   MSGMUX-DMESG-BEGIN ... MSGMUX-DMESG-END   the whole kernel log
+#   MSGMUX-DONE
+#
+# A run without MSGMUX-DONE crashed or hung; the host treats it as failed.
+# The mode comes from "msgmuxtest=<check|demo>" on the kernel command line.
+
+/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /host
+/bin/busybox --install -s
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin:/tests:/demo
+
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+
+out=/dev/ttyS1
+say() { echo "$*" > $out; }
+
+arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+mode=$(arg msgmuxtest)
+test_timeout=$(arg msgmuxtimeout)
+[ -n "$test_timeout" ] || test_timeout=300
+
+say "MSGMUX-BOOT $(uname -r)"
+ip link set lo up
+
+# Modules the tests rely on, staged with their dependencies by the host.
+for m in $(cat /etc/msgmux/modules 2>/dev/null); do
+	modprobe "$m" || say "MSGMUX-WARN modprobe $m failed"
+done
+
+# The host's root, read-only, when the VM runner shares it (9p).
+if grep -q hostroot /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null; then
+	if mount -t 9p -o trans=virtio,version=9p2000.L,ro hostroot /host; then
+		say "MSGMUX-INFO host root shared read-only at /host"
+	else
+		say "MSGMUX-WARN cannot mount the host root"
+	fi
+fi
+
+modprobe msgmux || say "MSGMUX-WARN modprobe msgmux failed"
+
+# Leftover processes of a test (daemons, stuck children) would hold its
+# output open or disturb the next test: kill everything but init.
+kill_leftovers() {
+	kill -9 -1 2>/dev/null
+	sleep 0.2
+}
+
+run_one() {
+	name=$1
+	shift
+	say "MSGMUX-BEGIN $name"
+	start=$(date +%s)
+	cd /tmp
+	timeout -s KILL "$test_timeout" "$@" > /tmp/out.$$ 2>&1 < /dev/null
+	rc=$?
+	kill_leftovers
+	cat /tmp/out.$$ > $out
+	rm -f /tmp/out.$$
+	say "MSGMUX-END $name rc=$rc secs=$(( $(date +%s) - start ))"
+}
+
+case "$mode" in
+check)
+	for t in $(cat /tests/list); do
+		run_one "$t" "/tests/$t"
+	done
+	;;
+demo)
+	run_one demo /demo/demo.sh
+	;;
+*)
+	say "MSGMUX-WARN unknown mode '$mode'"
+	;;
+esac
+
+say "MSGMUX-DMESG-BEGIN"
+dmesg > $out
+say "MSGMUX-DMESG-END"
+say "MSGMUX-DONE"
+sync
+poweroff -f

@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Pack the test VM's initramfs for one kernel: busybox, /init, msgmux.ko,
+# the in-tree modules the tests use (with their dependencies, decompressed,
+# and a depmod index so that busybox modprobe and socket() autoload work),
+# and the statically linked test and demo programs.
+#
+# Usage: scripts/initramfs.sh KVER OUTPUT.cpio
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kv=$1
+out=$2
+root=$(kroot "$kv")
+mods=$root/lib/modules/$kv
+[ -d "$mods" ] || die "no modules for $kv in $mods: run scripts/deps.sh"
+
+# Modules loaded at boot (in this order), then ones tests load themselves.
+boot_modules="virtio_pci netfs fscache 9pnet 9pnet_virtio 9p"
+test_modules="kcm veth sch_netem"
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+mkdir -p "$stage"/{bin,sbin,etc/msgmux,tests,demo,lib/modules/$kv/extra}
+cp /bin/busybox "$stage/bin/busybox"
+cp "$MSGMUX_TOP/scripts/guest-init.sh" "$stage/init"
+chmod 755 "$stage/init"
+
+[ -f "$mods/modules.dep" ] || depmod -b "$root" "$kv"
+cp "$mods"/modules.builtin* "$mods"/modules.order "$stage/lib/modules/$kv/"
+
+# modprobe --show-depends prints "insmod PATH" for each module a module
+# needs, dependencies first; built-in ones print "builtin NAME".
+stage_module() {
+	local path rel
+	modprobe -d "$root" -S "$kv" --show-depends "$1" 2>/dev/null |
+	while read -r kind path _; do
+		[ "$kind" = insmod ] || continue
+		rel=${path#"$root"}
+		mkdir -p "$stage/$(dirname "$rel")"
+		case "$rel" in
+		*.xz)  xz -dc "$path" > "$stage/${rel%.xz}" ;;
+		*.zst) zstd -qdc "$path" > "$stage/${rel%.zst}" ;;
+		*)     cp "$path" "$stage/$rel" ;;
+		esac
+	done
+}
+
+loaded=
+for m in $boot_modules; do
+	if modprobe -d "$root" -S "$kv" --show-depends "$m" 2>/dev/null | grep -q '^insmod'; then
+		stage_module "$m"
+		loaded="$loaded $m"
+	fi
+done
+for m in $test_modules; do
+	stage_module "$m"
+done
+echo "$loaded" | tr ' ' '\n' | sed '/^$/d' > "$stage/etc/msgmux/modules"
+
+cp "$BUILD/$kv/msgmux.ko" "$stage/lib/modules/$kv/extra/"
+depmod -b "$stage" "$kv"
+
+[ -f "$BUILD/selftests/list" ] || die "no test list in $BUILD/selftests"
+cp "$BUILD/selftests/list" "$stage/tests/"
+for t in $(cat "$BUILD/selftests/list"); do
+	cp "$BUILD/selftests/$t" "$stage/tests/"
+done
+cp "$BUILD"/user/bin/* "$stage/demo/" 2>/dev/null || true
+cp "$MSGMUX_TOP/scripts/guest-demo.sh" "$stage/demo/demo.sh"
+chmod 755 "$stage/demo/demo.sh"
+
+(cd "$stage" && find . | cpio -o -H newc --quiet) > "$out"

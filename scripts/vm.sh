@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot one test kernel in QEMU (TCG) with msgmux's initramfs, show its
+# progress, and judge the run from what the guest reported on its second
+# serial port and from the whole kernel log -- never from QEMU's exit code.
+#
+# Usage: scripts/vm.sh SERIES MODE       (SERIES 6.1|6.12, MODE check|demo)
+# Environment: VM_TIMEOUT (seconds for the whole VM, default 900),
+#              TEST_TIMEOUT (seconds per test binary, default 300),
+#              VM_CPUS (default 2), VM_MEM (default 2048 MiB),
+#              HOSTFS=0 to not share the host's root read-only at /host.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+series=$1
+mode=$2
+kv=$(kver "$series")
+root=$(kroot "$kv")
+dir=$BUILD/$kv
+mkdir -p "$dir"
+
+"$MSGMUX_TOP/scripts/initramfs.sh" "$kv" "$dir/initramfs.cpio"
+
+console=$dir/console.log
+results=$dir/results.log
+: > "$console"
+: > "$results"
+
+append="console=ttyS0,115200 panic=-1 panic_on_warn=1 oops=panic"
+append+=" slub_debug=FZPU loglevel=7 rcupdate.rcu_cpu_stall_timeout=120"
+append+=" msgmuxtest=$mode msgmuxtimeout=${TEST_TIMEOUT:-300}"
+
+qemu_args=(
+	-machine q35 -accel tcg,thread=multi -cpu max
+	-smp "${VM_CPUS:-2}" -m "${VM_MEM:-2048}"
+	-kernel "$root/boot/vmlinuz-$kv" -initrd "$dir/initramfs.cpio"
+	-append "$append"
+	-display none -monitor none -nic none -no-reboot
+	-serial "file:$console" -serial "file:$results"
+)
+if [ "${HOSTFS:-1}" = 1 ]; then
+	qemu_args+=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap")
+fi
+
+log "kernel $kv: booting QEMU ($mode)"
+start=$(date +%s)
+timeout -k 10 "${VM_TIMEOUT:-900}" qemu-system-x86_64 "${qemu_args[@]}" &
+qemu=$!
+
+# Show progress as the guest reports it.
+python3 "$MSGMUX_TOP/scripts/verdict.py" --follow "$results" --pid "$qemu" \
+	--label "$series" --start "$start" &
+follower=$!
+
+qemu_rc=0
+wait "$qemu" || qemu_rc=$?
+wait "$follower" || true
+[ "$qemu_rc" = 124 ] && log "kernel $kv: QEMU killed after ${VM_TIMEOUT:-900}s"
+
+python3 "$MSGMUX_TOP/scripts/verdict.py" --judge "$results" \
+	--console "$console" --label "$series" --mode "$mode" \
+	--summary "$dir/summary"
