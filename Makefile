@@ -44,9 +44,7 @@ demo: deps-check user
 	scripts/check.sh demo $(KERNEL1)
 
 checkpatch: ksrc
-	$(KSRC)/scripts/checkpatch.pl --strict --no-tree --terse \
-		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
-		-f kmod/*.c kmod/*.h include/uapi/linux/msgmux.h
+	scripts/checkpatch.sh
 
 sparse: deps-check
 	@for k in $(KERNEL); do \
@@ -58,7 +56,7 @@ sparse: deps-check
 	done
 
 kdoc: ksrc
-	$(KSRC)/scripts/kernel-doc -none -Wall kmod/*.c kmod/*.h \
+	$(KSRC)/scripts/kernel-doc -none -Wall -Werror kmod/*.c kmod/*.h \
 		include/uapi/linux/msgmux.h 2>&1 | tee $(BUILD)/kdoc.log
 	@! grep -q . $(BUILD)/kdoc.log
 

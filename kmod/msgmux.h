@@ -51,7 +51,7 @@ extern int msgmux_family;
  *	while the namespace lives (a u32 lasts for 4 billion sockets).
  */
 struct msgmux_net {
-	struct mutex lock;
+	struct mutex lock;	/* protects muxes, next_mux_id */
 	struct list_head muxes;
 	u32 next_mux_id;
 };
@@ -95,7 +95,7 @@ struct msgmux_mux {
 	u32 id;
 	refcount_t refcnt;
 
-	spinlock_t lock;
+	spinlock_t lock;	/* protects socks, nsocks, next_sock_id */
 	struct list_head socks;
 	unsigned int nsocks;
 	u32 next_sock_id;
@@ -123,11 +123,11 @@ struct msgmux_sock {
 
 /**
  * msgmux_sk() - the msgmux socket behind a generic socket
- * @sk: a socket of family msgmux_family.
+ * @__sk: a socket of family msgmux_family (const or not).
  *
- * Return: the &struct msgmux_sock that embeds @sk.
+ * Return: the &struct msgmux_sock that embeds @__sk, const if @__sk is.
  */
-#define msgmux_sk(sk) container_of_const(sk, struct msgmux_sock, sk)
+#define msgmux_sk(__sk) container_of_const(__sk, struct msgmux_sock, sk)
 
 /* main.c */
 struct msgmux_net *msgmux_pernet(const struct net *net);

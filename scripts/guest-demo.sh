@@ -5,8 +5,8 @@ set -e
 echo "== kernel $(uname -r)"
 echo "== lsmod | grep msgmux"
 lsmod | grep msgmux
-echo "== dmesg | grep msgmux"
-dmesg | grep msgmux
+echo "== dmesg | grep msgmux:"
+dmesg | grep msgmux:
 echo "== family (from sysfs): $(msgmuxctl family)"
 echo "== msgmux-hello"
 msgmux-hello

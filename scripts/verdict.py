@@ -122,6 +122,12 @@ def judge(args):
     tot_p = tot_f = tot_s = 0
     problems = []
     for t in tests:
+        if args.mode != "check":
+            # Not a test binary: only its exit status counts.
+            if t["rc"] != 0:
+                tot_f += 1
+                problems.append("%s: exited %s" % (t["name"], t["rc"]))
+            continue
         p, f, s, notes = judge_test(t)
         tot_p, tot_f, tot_s = tot_p + p, tot_f + f, tot_s + s
         problems += ["%s: %s" % (t["name"], n) for n in notes]
@@ -145,8 +151,12 @@ def judge(args):
         print("[%s] FAIL %s" % (label, p))
     if problems and args.console:
         print("[%s] console log: %s" % (label, args.console))
-    print("[%s] %d passed, %d failed, %d skipped" % (label, tot_p, tot_f,
-                                                     tot_s))
+    if args.mode == "check":
+        print("[%s] %d passed, %d failed, %d skipped" % (label, tot_p, tot_f,
+                                                         tot_s))
+    else:
+        print("[%s] %s: %s" % (label, args.mode, "FAILED" if tot_f or problems
+                               else "ok, no kernel splat"))
     if args.summary:
         with open(args.summary, "w") as f:
             f.write("%d %d %d\n" % (tot_p, tot_f, tot_s))

@@ -47,8 +47,10 @@ static int show(void)
 	fclose(f);
 	for (r = 0; r < n; r++) {
 		for (c = 0; c < ncols[r]; c++) {
-			printf("%-*s%s", width[c], rows[r][c],
-			       c + 1 < ncols[r] ? "  " : "\n");
+			if (c + 1 < ncols[r])
+				printf("%-*s  ", width[c], rows[r][c]);
+			else
+				printf("%s\n", rows[r][c]);
 			free(rows[r][c]);
 		}
 	}
