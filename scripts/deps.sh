@@ -107,11 +107,14 @@ fetch_image() {
 	need_root "linux-image-$abi (download)"
 	log "downloading and unpacking linux-image-$abi"
 	tmp=$(mktemp -d)
+	# apt downloads as the _apt user where it can write.
+	chown _apt "$tmp" 2>/dev/null || true
 	(cd "$tmp" && apt-get download -qq "linux-image-$abi" >/dev/null)
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	dpkg-deb -x "$tmp"/linux-image-*.deb "$dir"
 	rm -rf "$tmp"
+	depmod -b "$dir" "$abi"
 	touch "$dir/.complete"
 }
 
