@@ -64,8 +64,13 @@ cp "$BUILD/$kv/msgmux.ko" "$stage/lib/modules/$kv/extra/"
 depmod -b "$stage" "$kv"
 
 [ -f "$BUILD/selftests/list" ] || die "no test list in $BUILD/selftests"
-cp "$BUILD/selftests/list" "$stage/tests/"
-for t in $(cat "$BUILD/selftests/list"); do
+# TESTS="a_test b_test" runs only those, in that order.
+if [ -n "${TESTS:-}" ]; then
+	printf '%s\n' $TESTS > "$stage/tests/list"
+else
+	cp "$BUILD/selftests/list" "$stage/tests/"
+fi
+for t in $(cat "$stage/tests/list"); do
 	cp "$BUILD/selftests/$t" "$stage/tests/"
 done
 cp "$BUILD"/user/bin/* "$stage/demo/" 2>/dev/null || true
