@@ -37,4 +37,11 @@ static int name(struct socket *sock, struct socket *newsock,		\
 }
 #endif
 
+/* asm/unaligned.h moved to linux/unaligned.h in 6.12. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
 #endif /* _MSGMUX_COMPAT_H */

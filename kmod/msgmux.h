@@ -14,14 +14,27 @@
  * - &struct msgmux_sock: an upper socket, the &struct sock behind a user's
  *   AF_MSGMUX file descriptor.  It belongs to exactly one mux for its
  *   whole life.
+ * - &struct msgmux_psock: a lower connection, a TCP socket attached to a
+ *   mux.  The mux owns it from attach to detach; senders that picked it
+ *   hold a reference while they push.
  *
  * Lock order, outermost first:
  *
  * 1. &msgmux_net.lock (mutex, process context): the namespace's mux list.
  * 2. lock_sock() of an upper socket (process context): that socket's own
  *    state.
- * 3. &msgmux_mux.lock (spinlock, taken with BH disabled): the mux's member
- *    lists.
+ * 3. lock_sock() of a lower TCP socket: what is written to it, and whether
+ *    msgmux may still write to it (&msgmux_psock.tx_stopped).
+ * 4. &sock.sk_callback_lock of a lower TCP socket (rwlock, BH): its
+ *    sk_user_data and the callbacks msgmux installed.
+ * 5. &msgmux_mux.lock (spinlock, taken with BH disabled): the mux's member
+ *    lists, receive steering and the choice of connection for a message.
+ * 6. &msgmux_psock.txq's own lock: the messages queued on a connection.
+ *
+ * The receive path runs in softirq context (or strparser's work) with the
+ * lower socket locked, and takes 4 then 5.  No skb charged to an upper
+ * socket is ever freed under 5, because freeing one may take 5
+ * (msgmux_rfree()).
  *
  * A function whose name starts with "__msgmux_" expects its caller to hold
  * the lock its kernel-doc names; it checks with lockdep.
@@ -34,9 +47,12 @@
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <net/sock.h>
+#include <net/strparser.h>
 #include <uapi/linux/msgmux.h>
 
+struct bpf_prog;
 struct seq_file;
 
 /* The address family msgmux registered; fixed once the module is loaded. */
@@ -63,6 +79,7 @@ struct msgmux_net {
  * @tx_msgs: messages queued for sending.
  * @tx_bytes: bytes of those messages.
  * @errors: errors reported.
+ * @dropped: messages dropped, each also counted in @errors.
  *
  * Written under the lock of the object that holds them, read locklessly
  * by /proc (READ_ONCE/WRITE_ONCE: a reader may see a slightly old value,
@@ -74,7 +91,27 @@ struct msgmux_stats {
 	u64 tx_msgs;
 	u64 tx_bytes;
 	u64 errors;
+	u64 dropped;
 };
+
+/**
+ * struct msgmux_frame - a mux's validated built-in framing
+ * @flags: %MSGMUX_FRAMING_* bits.
+ * @len_offset: bytes before the length field.
+ * @len_size: 1, 2, 3, 4, 8 or %MSGMUX_LEN_VARINT.
+ * @len_adjust: added to the decoded length.
+ * @max_size: largest message on the wire, header included.
+ */
+struct msgmux_frame {
+	u32 flags;
+	u16 len_offset;
+	u8 len_size;
+	s32 len_adjust;
+	u32 max_size;
+};
+
+/* The longest header: the offset and a 10-byte varint. */
+#define MSGMUX_MAX_HDR	(MSGMUX_MAX_LEN_OFFSET + 10)
 
 /**
  * struct msgmux_mux - a multiplexor of upper sockets and TCP connections
@@ -83,11 +120,21 @@ struct msgmux_stats {
  * @net_node: entry in &msgmux_net.muxes; protected by &msgmux_net.lock.
  * @id: the mux's id in /proc/net/msgmux; constant.
  * @refcnt: one reference per upper socket.
- * @lock: protects @socks, @nsocks and @next_sock_id.  Taken with
- *	spin_lock_bh(): the receive path will take it from softirq context.
+ * @lock: protects every field below it.  Taken with spin_lock_bh(): the
+ *	receive path takes it from softirq context.
  * @socks: the upper sockets, by &msgmux_sock.mux_node.
  * @nsocks: number of entries in @socks.
  * @next_sock_id: the id the next upper socket gets.
+ * @psocks: the connections in service, by &msgmux_psock.mux_node.
+ * @npsocks: number of entries in @psocks.
+ * @next_conn_id: the id the next connection gets.
+ * @tx_next: the connection the next unaddressed message tries first
+ *	(round robin); may be stale, checked against @psocks.
+ * @rx_ready: upper sockets that can take a message now, by
+ *	&msgmux_sock.rx_ready_node; the first one gets the next message.
+ * @rx_waiting: connections holding a parsed message that no upper socket
+ *	could take, by &msgmux_psock.rx_wait_node; their parsers are paused.
+ * @frame: the built-in framing; changes only while @psocks is empty.
  */
 struct msgmux_mux {
 	struct net *net;
@@ -95,11 +142,133 @@ struct msgmux_mux {
 	u32 id;
 	refcount_t refcnt;
 
-	spinlock_t lock;	/* protects socks, nsocks, next_sock_id */
+	spinlock_t lock;	/* protects all that follows */
 	struct list_head socks;
 	unsigned int nsocks;
 	u32 next_sock_id;
+	struct list_head psocks;
+	unsigned int npsocks;
+	u32 next_conn_id;
+	u32 tx_next;
+	struct list_head rx_ready;
+	struct list_head rx_waiting;
+	struct msgmux_frame frame;
 };
+
+/**
+ * struct msgmux_peer - a connection's peer address, kept for recvmsg()
+ * @family: AF_INET or AF_INET6.
+ * @port: in network order.
+ * @scope_id: IPv6 scope.
+ * @addr: IPv4 address in the first 4 bytes, or the IPv6 address.
+ */
+struct msgmux_peer {
+	u16 family;
+	__be16 port;
+	u32 scope_id;
+	u8 addr[16];
+};
+
+/**
+ * struct msgmux_psock - a TCP connection attached to a mux
+ * @sk: the TCP socket; a reference is held.
+ * @file: the user's file of @sk, pinned while attached (as KCM does), or
+ *	NULL for a connection msgmux made itself.
+ * @mux: the mux; constant.  The psock holds a reference on it.
+ * @refcnt: the mux's reference (while in service) and one per sender
+ *	pushing on it.
+ * @id: the connection id; constant.
+ * @peer: the peer's address; constant.
+ * @mux_node: entry in &msgmux_mux.psocks; protected by &msgmux_mux.lock.
+ * @strp: the stream parser that cuts @sk's byte stream into messages.
+ * @bpf_prog: the BPF parser, or NULL for the mux's built-in framing.
+ * @bpf_skb: a private skb that gives @bpf_prog the message at offset 0.
+ * @frame: the framing in force for this connection (a copy of the mux's).
+ * @rx_hdr_len: header length of the message being parsed; strparser
+ *	context only (it runs one message at a time).
+ * @rx_held: a parsed message that no upper socket could take; protected
+ *	by &msgmux_mux.lock.
+ * @rx_wait_node: entry in &msgmux_mux.rx_waiting while @rx_held is set.
+ * @txq: messages to write to @sk, in order; each message is one or more
+ *	skbs, the last marked by &msgmux_tx_cb.eom.  Its own lock.
+ * @tx_off: bytes of the head of @txq already written; protected by
+ *	lock_sock(@sk).
+ * @tx_stopped: msgmux may no longer write to @sk; protected by
+ *	lock_sock(@sk).
+ * @tx_work: writes @txq when TCP has room again.
+ * @fail_work: takes the connection out of service after an error, in
+ *	process context.
+ * @dead: out of service: no new message is queued on it.  Written under
+ *	&msgmux_mux.lock, read locklessly.
+ * @err: the error that took it out of service (negative), or 0.
+ * @reason: %MSGMUX_CONN_* for @err.
+ * @save_data_ready: @sk's callbacks before attach, restored at detach.
+ * @save_write_space: see @save_data_ready.
+ * @save_state_change: see @save_data_ready.
+ * @save_rcvbuf: @sk's SO_RCVBUF before attach: attaching raises it to the
+ *	framing's max_size, since strparser refuses longer messages.
+ * @stats: counters; rx ones written by the receive path, tx ones under
+ *	lock_sock(@sk).
+ */
+struct msgmux_psock {
+	struct sock *sk;
+	struct file *file;
+	struct msgmux_mux *mux;
+	refcount_t refcnt;
+	u32 id;
+	struct msgmux_peer peer;
+	struct list_head mux_node;
+
+	struct strparser strp;
+	struct bpf_prog *bpf_prog;
+	struct sk_buff *bpf_skb;
+	struct msgmux_frame frame;
+	unsigned int rx_hdr_len;
+	struct sk_buff *rx_held;
+	struct list_head rx_wait_node;
+
+	struct sk_buff_head txq;
+	unsigned int tx_off;
+	bool tx_stopped;
+	struct work_struct tx_work;
+
+	struct work_struct fail_work;
+	bool dead;
+	int err;
+	u32 reason;
+
+	void (*save_data_ready)(struct sock *sk);
+	void (*save_write_space)(struct sock *sk);
+	void (*save_state_change)(struct sock *sk);
+	int save_rcvbuf;
+
+	struct msgmux_stats stats;
+};
+
+/**
+ * struct msgmux_rx_cb - what msgmux keeps in skb->cb of a received message
+ * @offset: where the message (or its payload) starts in the skb.
+ * @len: its length.
+ * @conn_id: the connection it came from.
+ * @peer: that connection's peer.
+ */
+struct msgmux_rx_cb {
+	u32 offset;
+	u32 len;
+	u32 conn_id;
+	struct msgmux_peer peer;
+};
+
+/**
+ * struct msgmux_tx_cb - skb->cb of an skb queued for sending
+ * @eom: this skb ends its message.
+ */
+struct msgmux_tx_cb {
+	bool eom;
+};
+
+#define MSGMUX_RX_CB(skb) ((struct msgmux_rx_cb *)(skb)->cb)
+#define MSGMUX_TX_CB(skb) ((struct msgmux_tx_cb *)(skb)->cb)
 
 /**
  * struct msgmux_sock - an upper socket of a mux
@@ -110,6 +279,17 @@ struct msgmux_mux {
  * @id: the socket's id within its mux; constant.
  * @ino: the inode number of the socket's file, as in /proc/PID/fd and
  *	/proc/net/unix; constant once the socket is created.
+ * @rx_ready_node: entry in &msgmux_mux.rx_ready; protected by
+ *	&msgmux_mux.lock.
+ * @rx_ready: in &msgmux_mux.rx_ready.  Written under &msgmux_mux.lock,
+ *	read locklessly by msgmux_rfree().
+ * @rx_disabled: MSGMUX_RECV_DISABLE is set, or the socket is closing.
+ *	Written under &msgmux_mux.lock, read locklessly.
+ * @explicit_eor: MSGMUX_EXPLICIT_EOR; protected by lock_sock().
+ * @tx_parts: the message being built by sends without end of record;
+ *	protected by lock_sock().
+ * @tx_parts_len: bytes in @tx_parts.
+ * @tx_conn: the connection @tx_parts goes to (0: any).
  * @stats: counters; written under lock_sock(), read by /proc.
  */
 struct msgmux_sock {
@@ -118,6 +298,16 @@ struct msgmux_sock {
 	struct list_head mux_node;
 	u32 id;
 	unsigned long ino;
+
+	struct list_head rx_ready_node;
+	bool rx_ready;
+	bool rx_disabled;
+
+	bool explicit_eor;
+	struct sk_buff_head tx_parts;
+	size_t tx_parts_len;
+	u32 tx_conn;
+
 	struct msgmux_stats stats;
 };
 
@@ -135,10 +325,50 @@ struct msgmux_net *msgmux_pernet(const struct net *net);
 /* mux.c */
 int msgmux_mux_create(struct net *net, struct msgmux_sock *msk);
 void msgmux_mux_add_sock(struct msgmux_mux *mux, struct msgmux_sock *msk);
-void msgmux_mux_del_sock(struct msgmux_sock *msk);
+void msgmux_mux_del_sock(struct msgmux_sock *msk, long timeo);
+void msgmux_mux_get(struct msgmux_mux *mux);
+void msgmux_mux_put(struct msgmux_mux *mux);
+
+/* frame.c */
+void msgmux_frame_default(struct msgmux_frame *f);
+int msgmux_frame_from_user(struct msgmux_frame *f,
+			   const struct msgmux_framing *uf);
+void msgmux_frame_to_user(const struct msgmux_frame *f,
+			  struct msgmux_framing *uf);
+int msgmux_frame_decode(const struct msgmux_frame *f, const u8 *buf,
+			unsigned int avail, unsigned int *hdr_len);
+int msgmux_frame_parse(const struct msgmux_frame *f,
+		       const struct sk_buff *skb, unsigned int offset,
+		       unsigned int *hdr_len);
+int msgmux_frame_encode(const struct msgmux_frame *f, size_t payload,
+			u8 *buf);
+bool msgmux_frame_strips(const struct msgmux_frame *f);
+
+/* psock.c */
+int msgmux_attach(struct msgmux_sock *msk, int fd, int bpf_fd, u32 *conn_id);
+int msgmux_unattach(struct msgmux_sock *msk, int fd);
+void msgmux_psock_put(struct msgmux_psock *psock);
+void msgmux_psock_push(struct msgmux_psock *psock);
+void msgmux_psock_detach_all(struct msgmux_mux *mux, long timeo);
+
+/* rx.c */
+void msgmux_rx_deliver(struct msgmux_psock *psock, struct sk_buff *skb);
+void msgmux_rx_enable(struct msgmux_sock *msk);
+void msgmux_rx_disable(struct msgmux_sock *msk);
+void __msgmux_rx_release_held(struct msgmux_psock *psock);
+void msgmux_rx_notify(struct msgmux_mux *mux, struct msgmux_psock *psock,
+		      unsigned int dropped);
+int msgmux_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
+		   int flags);
+
+/* tx.c */
+int msgmux_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
+void msgmux_tx_purge(struct msgmux_sock *msk);
+bool msgmux_tx_can_queue(const struct msgmux_sock *msk);
 
 /* sock.c */
 extern struct proto msgmux_proto;
+int msgmux_clone(struct socket *osock, struct msgmux_clone __user *uarg);
 extern struct net_proto_family msgmux_family_ops;
 void msgmux_sock_init_family(int family);
 

@@ -55,6 +55,11 @@ int msgmux_mux_create(struct net *net, struct msgmux_sock *msk)
 	spin_lock_init(&mux->lock);
 	INIT_LIST_HEAD(&mux->socks);
 	mux->next_sock_id = 1;
+	INIT_LIST_HEAD(&mux->psocks);
+	mux->next_conn_id = 1;
+	INIT_LIST_HEAD(&mux->rx_ready);
+	INIT_LIST_HEAD(&mux->rx_waiting);
+	msgmux_frame_default(&mux->frame);
 
 	spin_lock_bh(&mux->lock);
 	__msgmux_mux_link_sock(mux, msk);
@@ -82,7 +87,22 @@ void msgmux_mux_add_sock(struct msgmux_mux *mux, struct msgmux_sock *msk)
 	spin_unlock_bh(&mux->lock);
 }
 
-static void msgmux_mux_put(struct msgmux_mux *mux)
+/**
+ * msgmux_mux_get() - take a reference on a mux
+ * @mux: a mux the caller already holds a reference on.
+ */
+void msgmux_mux_get(struct msgmux_mux *mux)
+{
+	refcount_inc(&mux->refcnt);
+}
+
+/**
+ * msgmux_mux_put() - drop a reference on a mux
+ * @mux: the mux; freed with its last reference.
+ *
+ * Context: process context; may take &msgmux_net.lock.
+ */
+void msgmux_mux_put(struct msgmux_mux *mux)
 {
 	struct msgmux_net *mn = msgmux_pernet(mux->net);
 
@@ -96,27 +116,33 @@ static void msgmux_mux_put(struct msgmux_mux *mux)
 	list_del(&mux->net_node);
 	mutex_unlock(&mn->lock);
 
-	WARN_ON_ONCE(!list_empty(&mux->socks));
+	WARN_ON_ONCE(!list_empty(&mux->socks) || !list_empty(&mux->psocks) ||
+		     !list_empty(&mux->rx_waiting));
 	kfree(mux);
 }
 
 /**
  * msgmux_mux_del_sock() - take an upper socket out of its mux
- * @msk: a socket being released.
+ * @msk: a socket being released, already out of receive steering.
+ * @timeo: how long the connections' queued messages may wait for TCP if
+ *	this is the mux's last socket (its SO_LINGER time).
  *
- * Drops @msk's reference on its mux; the mux is freed with its last member.
+ * The last socket to leave detaches every connection.  Drops @msk's
+ * reference on its mux; the mux is freed with its last reference.
  *
  * Context: process context; may take &msgmux_net.lock.
  */
-void msgmux_mux_del_sock(struct msgmux_sock *msk)
+void msgmux_mux_del_sock(struct msgmux_sock *msk, long timeo)
 {
 	struct msgmux_mux *mux = msk->mux;
+	bool last;
 
 	spin_lock_bh(&mux->lock);
 	list_del(&msk->mux_node);
-	mux->nsocks--;
+	last = !--mux->nsocks;
 	spin_unlock_bh(&mux->lock);
 
-	msk->mux = NULL;
+	if (last)
+		msgmux_psock_detach_all(mux, timeo);
 	msgmux_mux_put(mux);
 }

@@ -14,6 +14,7 @@
  * return the errno that TCP or AF_UNIX would: for example shutdown() on a
  * socket with no connection is -ENOTCONN.
  */
+#include <linux/file.h>
 #include <linux/net.h>
 #include <linux/poll.h>
 #include <linux/socket.h>
@@ -41,20 +42,34 @@ static void msgmux_sk_destruct(struct sock *sk)
 	WARN_ON_ONCE(sk->sk_forward_alloc);
 }
 
+/*
+ * close(): the socket leaves steering (its unread messages go to the
+ * mux's other sockets, if any), then its mux; the mux's last socket takes
+ * the connections with it.  Messages it queued for sending stay charged
+ * to it until TCP takes them, which keeps the struct sock alive.
+ */
 static int msgmux_release(struct socket *sock)
 {
 	struct sock *sk = sock->sk;
+	struct msgmux_sock *msk;
+	long timeo;
 
 	if (!sk)
 		return 0;
-
-	msgmux_mux_del_sock(msgmux_sk(sk));
+	msk = msgmux_sk(sk);
 
 	lock_sock(sk);
-	sk->sk_shutdown = SHUTDOWN_MASK;
-	sock_orphan(sk);
+	msgmux_rx_disable(msk);
+	skb_queue_purge(&sk->sk_receive_queue);
+	skb_queue_purge(&sk->sk_error_queue);
+	msgmux_tx_purge(msk);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	timeo = sock_flag(sk, SOCK_LINGER) ? sk->sk_lingertime : 0;
 	release_sock(sk);
 
+	msgmux_mux_del_sock(msk, timeo);
+
+	sock_orphan(sk);
 	sock->sk = NULL;
 	sock_put(sk);
 	return 0;
@@ -79,10 +94,12 @@ static __poll_t msgmux_poll(struct file *file, struct socket *sock,
 		mask |= EPOLLHUP;
 	if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	/*
-	 * Writable only when a message could be queued, and that needs a
-	 * connection, which this socket cannot have yet.
-	 */
+
+	/* Writable only when a message could really be queued now. */
+	if (!(shutdown & SEND_SHUTDOWN) && msgmux_tx_can_queue(msgmux_sk(sk)))
+		mask |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
+	else
+		sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
 	return mask;
 }
 
@@ -101,34 +118,154 @@ static int msgmux_shutdown(struct socket *sock, int how)
 	return -ENOTCONN;
 }
 
+static int msgmux_set_framing(struct msgmux_sock *msk, sockptr_t optval,
+			      unsigned int optlen)
+{
+	struct msgmux_mux *mux = msk->mux;
+	struct msgmux_framing uf;
+	struct msgmux_frame f;
+	int err;
+
+	if (optlen < sizeof(uf))
+		return -EINVAL;
+	if (copy_from_sockptr(&uf, optval, sizeof(uf)))
+		return -EFAULT;
+	err = msgmux_frame_from_user(&f, &uf);
+	if (err)
+		return err;
+
+	spin_lock_bh(&mux->lock);
+	if (mux->npsocks)
+		err = -EBUSY;
+	else
+		mux->frame = f;
+	spin_unlock_bh(&mux->lock);
+	return err;
+}
+
 static int msgmux_setsockopt(struct socket *sock, int level, int optname,
 			     sockptr_t optval, unsigned int optlen)
 {
-	return -ENOPROTOOPT;
+	struct msgmux_sock *msk = msgmux_sk(sock->sk);
+	int val;
+
+	if (level != SOL_MSGMUX)
+		return -ENOPROTOOPT;
+	if (optname == MSGMUX_FRAMING)
+		return msgmux_set_framing(msk, optval, optlen);
+	if (optname != MSGMUX_RECV_DISABLE && optname != MSGMUX_EXPLICIT_EOR)
+		return -ENOPROTOOPT;
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+
+	lock_sock(&msk->sk);
+	if (optname == MSGMUX_EXPLICIT_EOR)
+		msk->explicit_eor = !!val;
+	else if (val)
+		msgmux_rx_disable(msk);
+	else
+		msgmux_rx_enable(msk);
+	release_sock(&msk->sk);
+	return 0;
 }
 
 static int msgmux_getsockopt(struct socket *sock, int level, int optname,
 			     char __user *optval, int __user *optlen)
 {
-	return -ENOPROTOOPT;
+	struct msgmux_sock *msk = msgmux_sk(sock->sk);
+	struct msgmux_mux *mux = msk->mux;
+	struct msgmux_framing uf;
+	struct msgmux_frame f;
+	void *src = &uf;
+	int len, val, size;
+
+	if (level != SOL_MSGMUX)
+		return -ENOPROTOOPT;
+	if (get_user(len, optlen))
+		return -EFAULT;
+
+	switch (optname) {
+	case MSGMUX_FRAMING:
+		spin_lock_bh(&mux->lock);
+		f = mux->frame;
+		spin_unlock_bh(&mux->lock);
+		msgmux_frame_to_user(&f, &uf);
+		size = sizeof(uf);
+		break;
+	case MSGMUX_RECV_DISABLE:
+		val = READ_ONCE(msk->rx_disabled);
+		src = &val;
+		size = sizeof(val);
+		break;
+	case MSGMUX_EXPLICIT_EOR:
+		val = READ_ONCE(msk->explicit_eor);
+		src = &val;
+		size = sizeof(val);
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if (len < size)
+		return -EINVAL;
+	if (put_user(size, optlen) || copy_to_user(optval, src, size))
+		return -EFAULT;
+	return 0;
+}
+
+static int msgmux_ioctl_attach(struct msgmux_sock *msk, void __user *uarg,
+			       bool ext)
+{
+	struct msgmux_attach_ext a = {};
+	u32 id;
+	int err;
+
+	if (copy_from_user(&a, uarg, ext ? sizeof(a) :
+			   sizeof(struct msgmux_attach)))
+		return -EFAULT;
+	if (a.flags || a.reserved)
+		return -EINVAL;
+	err = msgmux_attach(msk, a.fd, a.bpf_fd, &id);
+	if (err || !ext)
+		return err;
+
+	a.conn_id = id;
+	if (copy_to_user(uarg, &a, sizeof(a))) {
+		/* Nothing changes on error: give the connection back. */
+		msgmux_unattach(msk, a.fd);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static int msgmux_ioctl_unattach(struct msgmux_sock *msk, void __user *uarg)
+{
+	struct msgmux_unattach u;
+
+	if (copy_from_user(&u, uarg, sizeof(u)))
+		return -EFAULT;
+	return msgmux_unattach(msk, u.fd);
 }
 
 static int msgmux_ioctl(struct socket *sock, unsigned int cmd,
 			unsigned long arg)
 {
-	return -ENOIOCTLCMD;
-}
+	struct msgmux_sock *msk = msgmux_sk(sock->sk);
+	void __user *uarg = (void __user *)arg;
 
-static int msgmux_sendmsg(struct socket *sock, struct msghdr *msg,
-			  size_t len)
-{
-	return -EOPNOTSUPP;
-}
-
-static int msgmux_recvmsg(struct socket *sock, struct msghdr *msg,
-			  size_t len, int flags)
-{
-	return -EOPNOTSUPP;
+	switch (cmd) {
+	case SIOCMSGMUXATTACH:
+		return msgmux_ioctl_attach(msk, uarg, false);
+	case SIOCMSGMUXATTACHX:
+		return msgmux_ioctl_attach(msk, uarg, true);
+	case SIOCMSGMUXUNATTACH:
+		return msgmux_ioctl_unattach(msk, uarg);
+	case SIOCMSGMUXCLONE:
+		return msgmux_clone(sock, uarg);
+	default:
+		return -ENOIOCTLCMD;
+	}
 }
 
 static int msgmux_bind(struct socket *sock, struct sockaddr *addr,
@@ -210,6 +347,21 @@ static const struct proto_ops *msgmux_ops_for_type(int type)
 	}
 }
 
+/* Set up a socket that is already a member of its mux. */
+static void msgmux_sock_init(struct socket *sock, struct sock *sk,
+			     const struct proto_ops *ops)
+{
+	struct msgmux_sock *msk = msgmux_sk(sk);
+
+	sock->ops = ops;
+	sock_init_data(sock, sk);
+	sk->sk_destruct = msgmux_sk_destruct;
+	msk->ino = SOCK_INODE(sock)->i_ino;
+	INIT_LIST_HEAD(&msk->rx_ready_node);
+	skb_queue_head_init(&msk->tx_parts);
+	msgmux_rx_enable(msk);
+}
+
 static int msgmux_create(struct net *net, struct socket *sock, int protocol,
 			 int kern)
 {
@@ -239,10 +391,61 @@ static int msgmux_create(struct net *net, struct socket *sock, int protocol,
 		return err;
 	}
 
-	sock->ops = ops;
-	sock_init_data(sock, sk);
-	sk->sk_destruct = msgmux_sk_destruct;
-	msk->ino = SOCK_INODE(sock)->i_ino;
+	msgmux_sock_init(sock, sk, ops);
+	return 0;
+}
+
+/**
+ * msgmux_clone() - SIOCMSGMUXCLONE: a new upper socket on the same mux
+ * @osock: a socket of the mux.
+ * @uarg: a &struct msgmux_clone that receives the new file descriptor
+ *	(close-on-exec).
+ *
+ * Context: process context.
+ * Return: 0, -ENFILE, -EMFILE, -ENOMEM or -EFAULT; on error nothing is
+ * left behind.
+ */
+int msgmux_clone(struct socket *osock, struct msgmux_clone __user *uarg)
+{
+	struct msgmux_mux *mux = msgmux_sk(osock->sk)->mux;
+	struct socket *newsock;
+	struct file *file;
+	struct sock *newsk;
+	int fd;
+
+	newsock = sock_alloc();
+	if (!newsock)
+		return -ENFILE;
+	newsock->type = osock->type;
+	newsock->ops = osock->ops;
+	__module_get(newsock->ops->owner);
+
+	newsk = sk_alloc(sock_net(osock->sk), msgmux_family, GFP_KERNEL,
+			 &msgmux_proto, false);
+	if (!newsk) {
+		sock_release(newsock);
+		return -ENOMEM;
+	}
+	msgmux_mux_add_sock(mux, msgmux_sk(newsk));
+	msgmux_sock_init(newsock, newsk, osock->ops);
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		sock_release(newsock);
+		return fd;
+	}
+	file = sock_alloc_file(newsock, 0, NULL);
+	if (IS_ERR(file)) {
+		/* sock_alloc_file() released the socket. */
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
+	if (put_user(fd, &uarg->fd)) {
+		fput(file);
+		put_unused_fd(fd);
+		return -EFAULT;
+	}
+	fd_install(fd, file);
 	return 0;
 }
 

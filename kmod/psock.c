@@ -1,0 +1,690 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * psock.c - lower connections: attaching TCP sockets to a mux.
+ *
+ * DOC: Lower connections
+ *
+ * Attaching takes over a connected TCP socket the way KCM does: msgmux
+ * installs its own data_ready, write_space and state_change callbacks
+ * under the socket's sk_callback_lock, refuses a socket whose
+ * sk_user_data another layer already uses, and runs a strparser on it.
+ * The parser is msgmux's built-in framing or a BPF program; either way it
+ * sees the message it parses at offset 0.
+ *
+ * Messages to send wait in the connection's queue (&msgmux_psock.txq) and
+ * are written to TCP in order, one whole message after another, by
+ * whichever sender or worker holds the TCP socket's lock, so messages of
+ * different senders never interleave on the wire.
+ *
+ * A connection leaves service in one place, msgmux_psock_detach(): on
+ * SIOCMSGMUXUNATTACH, when the mux's last socket closes, or after an
+ * error (reset, bad framing, oversized message, assembly timeout).  It
+ * restores the TCP socket's callbacks, hands a message parsed but not yet
+ * delivered to an upper socket, writes what was queued for the connection
+ * (waiting up to the socket's SO_LINGER time), and after an error tells
+ * every upper socket which connection failed and why.
+ */
+#include <linux/bpf.h>
+#include <linux/file.h>
+#include <linux/filter.h>
+#include <linux/net.h>
+#include <linux/slab.h>
+#include <linux/tcp.h>
+#include <net/inet_connection_sock.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "msgmux.h"
+
+static void msgmux_psock_fail(struct msgmux_psock *psock, int err,
+			      u32 reason);
+
+/* Callers hold @sk's sk_callback_lock, which keeps the psock alive. */
+static struct msgmux_psock *msgmux_psock_of(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_user_data);
+}
+
+static void msgmux_psock_data_ready(struct sock *sk)
+{
+	struct msgmux_psock *psock;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	psock = msgmux_psock_of(sk);
+	if (likely(psock))
+		strp_data_ready(&psock->strp);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void msgmux_psock_write_space(struct sock *sk)
+{
+	struct msgmux_psock *psock;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	psock = msgmux_psock_of(sk);
+	if (likely(psock) && !skb_queue_empty_lockless(&psock->txq))
+		queue_work(system_wq, &psock->tx_work);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static void msgmux_psock_state_change(struct sock *sk)
+{
+	struct msgmux_psock *psock;
+	int err;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	psock = msgmux_psock_of(sk);
+	if (likely(psock)) {
+		err = READ_ONCE(sk->sk_err);
+		if (err || sk->sk_state == TCP_CLOSE)
+			msgmux_psock_fail(psock, -(err ? : EPIPE),
+					  MSGMUX_CONN_TCP_ERROR);
+		/* Whoever waits on the TCP socket itself still wakes. */
+		psock->save_state_change(sk);
+	}
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static struct msgmux_psock *msgmux_strp_psock(struct strparser *strp)
+{
+	return container_of(strp, struct msgmux_psock, strp);
+}
+
+/*
+ * Run the BPF parser with the message at offset 0.  strparser hands over
+ * an skb whose message may start anywhere (KCM's parser sees the skb's own
+ * start, and mis-frames once TCP coalesces segments); a copy of the first
+ * bytes into a private skb gives the program the message's start.
+ */
+static int msgmux_bpf_parse(struct msgmux_psock *psock, struct sk_buff *skb)
+{
+	unsigned int off = strp_msg(skb)->offset;
+	struct sk_buff *view = psock->bpf_skb;
+	unsigned int n;
+
+	if (!off)
+		return bpf_prog_run_save_cb(psock->bpf_prog, skb);
+
+	n = min_t(unsigned int, skb->len - off, skb_tailroom(view) +
+		  skb_headlen(view));
+	view->data = view->head;
+	skb_reset_tail_pointer(view);
+	view->len = 0;
+	if (skb_copy_bits(skb, off, skb_put(view, n), n))
+		return -EBADMSG;
+	return bpf_prog_run_save_cb(psock->bpf_prog, view);
+}
+
+static int msgmux_strp_parse(struct strparser *strp, struct sk_buff *skb)
+{
+	struct msgmux_psock *psock = msgmux_strp_psock(strp);
+	unsigned int off = strp_msg(skb)->offset;
+	int len;
+
+	if (!psock->bpf_prog)
+		return msgmux_frame_parse(&psock->frame, skb, off,
+					  &psock->rx_hdr_len);
+
+	len = msgmux_bpf_parse(psock, skb);
+	if (len > (int)psock->frame.max_size)
+		return -EMSGSIZE;
+	psock->rx_hdr_len = 0;
+	return len;
+}
+
+static void msgmux_strp_rcv(struct strparser *strp, struct sk_buff *skb)
+{
+	struct msgmux_psock *psock = msgmux_strp_psock(strp);
+	struct strp_msg *stm = strp_msg(skb);
+	struct msgmux_rx_cb cb = {
+		.offset = stm->offset,
+		.len = stm->full_len,
+		.conn_id = psock->id,
+		.peer = psock->peer,
+	};
+
+	if (!psock->bpf_prog && msgmux_frame_strips(&psock->frame)) {
+		cb.offset += psock->rx_hdr_len;
+		cb.len -= psock->rx_hdr_len;
+	}
+	*MSGMUX_RX_CB(skb) = cb;
+
+	WRITE_ONCE(psock->stats.rx_msgs, psock->stats.rx_msgs + 1);
+	WRITE_ONCE(psock->stats.rx_bytes, psock->stats.rx_bytes + cb.len);
+	msgmux_rx_deliver(psock, skb);
+}
+
+static u32 msgmux_strp_reason(int err)
+{
+	switch (err) {
+	case -EMSGSIZE:
+		return MSGMUX_CONN_TOO_BIG;
+	case -ETIMEDOUT:
+		return MSGMUX_CONN_TIMEOUT;
+	case -EBADMSG:
+	case -EPROTO:
+		return MSGMUX_CONN_BAD_FRAME;
+	default:
+		return MSGMUX_CONN_BPF_ERROR;
+	}
+}
+
+/*
+ * strparser gave up on the stream: bad framing, a message over the
+ * maximum, an assembly timeout or a BPF error.  Report it on the TCP
+ * socket, as KCM does, and take the connection out of service.
+ */
+static void msgmux_strp_abort(struct strparser *strp, int err)
+{
+	struct msgmux_psock *psock = msgmux_strp_psock(strp);
+	u32 reason = msgmux_strp_reason(err);
+
+	/* An error the BPF program made up is still an error. */
+	if (err == -EPROTO || reason == MSGMUX_CONN_BAD_FRAME)
+		err = -EBADMSG;
+	strp_stop(strp);
+	if (psock->err)
+		return;
+	WRITE_ONCE(psock->sk->sk_err, -err);
+	sk_error_report(psock->sk);
+	msgmux_psock_fail(psock, err, reason);
+}
+
+static const struct strp_callbacks msgmux_strp_cb = {
+	.parse_msg = msgmux_strp_parse,
+	.rcv_msg = msgmux_strp_rcv,
+	.abort_parser = msgmux_strp_abort,
+};
+
+static void msgmux_psock_free(struct msgmux_psock *psock)
+{
+	if (psock->bpf_prog)
+		bpf_prog_put(psock->bpf_prog);
+	kfree_skb(psock->bpf_skb);
+	sock_put(psock->sk);
+	msgmux_mux_put(psock->mux);
+	kfree(psock);
+}
+
+/**
+ * msgmux_psock_put() - drop a reference on a connection
+ * @psock: the connection; freed with its last reference.
+ *
+ * Context: process context.
+ */
+void msgmux_psock_put(struct msgmux_psock *psock)
+{
+	if (refcount_dec_and_test(&psock->refcnt))
+		msgmux_psock_free(psock);
+}
+
+/*
+ * Write the queued messages to TCP.  With @timeo, wait for room up to
+ * that long; without, stop when TCP is full (write_space resumes).
+ */
+static int __msgmux_psock_write(struct msgmux_psock *psock, long *timeo)
+{
+	struct sock *sk = psock->sk;
+	struct sk_buff *skb;
+	int ret;
+
+	sock_owned_by_me(sk);
+
+	while (!psock->tx_stopped && (skb = skb_peek(&psock->txq))) {
+		ret = skb_send_sock_locked(sk, skb, psock->tx_off,
+					   skb->len - psock->tx_off);
+		if (ret == -EAGAIN && timeo && *timeo) {
+			ret = sk_stream_wait_memory(sk, timeo);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (ret < 0) {
+			if (ret != -EAGAIN)
+				msgmux_psock_fail(psock, ret,
+						  MSGMUX_CONN_TCP_ERROR);
+			return ret;
+		}
+		psock->tx_off += ret;
+		if (psock->tx_off < skb->len)
+			continue;
+
+		skb_unlink(skb, &psock->txq);
+		psock->tx_off = 0;
+		if (MSGMUX_TX_CB(skb)->eom)
+			WRITE_ONCE(psock->stats.tx_msgs,
+				   psock->stats.tx_msgs + 1);
+		WRITE_ONCE(psock->stats.tx_bytes,
+			   psock->stats.tx_bytes + skb->len);
+		/* Uncharges the sender, which may now send more. */
+		consume_skb(skb);
+	}
+	return 0;
+}
+
+/**
+ * msgmux_psock_push() - write what is queued on a connection, without
+ * waiting for TCP
+ * @psock: the connection; the caller holds a reference.
+ *
+ * Context: process context; takes lock_sock() of the TCP socket.
+ */
+void msgmux_psock_push(struct msgmux_psock *psock)
+{
+	lock_sock(psock->sk);
+	__msgmux_psock_write(psock, NULL);
+	release_sock(psock->sk);
+}
+
+static void msgmux_psock_tx_work(struct work_struct *work)
+{
+	msgmux_psock_push(container_of(work, struct msgmux_psock, tx_work));
+}
+
+static void msgmux_psock_fail_work(struct work_struct *work);
+
+/* Record the first error and have a worker take the connection away. */
+static void msgmux_psock_fail(struct msgmux_psock *psock, int err,
+			      u32 reason)
+{
+	if (cmpxchg(&psock->err, 0, err))
+		return;
+	WRITE_ONCE(psock->reason, reason);
+	queue_work(system_wq, &psock->fail_work);
+}
+
+/* Only connected TCP sockets; anything else, a clear errno. */
+static int msgmux_attach_check(struct sock *csk)
+{
+	if ((csk->sk_family != AF_INET && csk->sk_family != AF_INET6) ||
+	    csk->sk_type != SOCK_STREAM || csk->sk_protocol != IPPROTO_TCP)
+		return -EOPNOTSUPP;
+	if (csk->sk_state != TCP_ESTABLISHED &&
+	    csk->sk_state != TCP_CLOSE_WAIT)
+		return -ENOTCONN;
+	/* kTLS and other upper layers own the socket's data path. */
+	if (inet_csk(csk)->icsk_ulp_ops)
+		return -EBUSY;
+	return 0;
+}
+
+static void msgmux_psock_peer(struct msgmux_psock *psock)
+{
+	struct sock *sk = psock->sk;
+	struct msgmux_peer *p = &psock->peer;
+
+	p->family = sk->sk_family;
+	p->port = inet_sk(sk)->inet_dport;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		memcpy(p->addr, &sk->sk_v6_daddr, 16);
+		p->scope_id = sk->sk_bound_dev_if;
+		return;
+	}
+#endif
+	memcpy(p->addr, &inet_sk(sk)->inet_daddr, 4);
+}
+
+static struct msgmux_psock *msgmux_psock_alloc(struct msgmux_mux *mux,
+					       struct sock *csk,
+					       struct bpf_prog *prog)
+{
+	struct msgmux_psock *psock;
+
+	psock = kzalloc(sizeof(*psock), GFP_KERNEL);
+	if (!psock)
+		return NULL;
+	if (prog) {
+		psock->bpf_skb = alloc_skb(256, GFP_KERNEL);
+		if (!psock->bpf_skb) {
+			kfree(psock);
+			return NULL;
+		}
+	}
+	psock->sk = csk;
+	psock->mux = mux;
+	psock->bpf_prog = prog;
+	refcount_set(&psock->refcnt, 1);
+	INIT_LIST_HEAD(&psock->mux_node);
+	INIT_LIST_HEAD(&psock->rx_wait_node);
+	skb_queue_head_init(&psock->txq);
+	INIT_WORK(&psock->tx_work, msgmux_psock_tx_work);
+	INIT_WORK(&psock->fail_work, msgmux_psock_fail_work);
+	msgmux_psock_peer(psock);
+	return psock;
+}
+
+/* Put the connection into the mux's list, with an id and the framing. */
+static void msgmux_psock_link(struct msgmux_psock *psock)
+{
+	struct msgmux_mux *mux = psock->mux;
+
+	spin_lock_bh(&mux->lock);
+	psock->id = mux->next_conn_id++;
+	psock->frame = mux->frame;
+	list_add_tail(&psock->mux_node, &mux->psocks);
+	mux->npsocks++;
+	spin_unlock_bh(&mux->lock);
+}
+
+/* Take @psock out of service; caller holds &mux->lock and checked !dead. */
+static void __msgmux_psock_unlink(struct msgmux_psock *psock)
+{
+	lockdep_assert_held(&psock->mux->lock);
+
+	WRITE_ONCE(psock->dead, true);
+	list_del_init(&psock->mux_node);
+	psock->mux->npsocks--;
+}
+
+/*
+ * Take @psock out of service.  Returns false if someone else did already:
+ * exactly one caller goes on to detach it.
+ */
+static bool msgmux_psock_unlink(struct msgmux_psock *psock)
+{
+	struct msgmux_mux *mux = psock->mux;
+	bool mine;
+
+	spin_lock_bh(&mux->lock);
+	mine = !psock->dead;
+	if (mine)
+		__msgmux_psock_unlink(psock);
+	spin_unlock_bh(&mux->lock);
+	return mine;
+}
+
+/* Swap in msgmux's callbacks; -EALREADY/-EBUSY if the socket is taken. */
+static int msgmux_psock_hook(struct msgmux_psock *psock)
+{
+	struct sock *csk = psock->sk;
+	int err = 0;
+
+	write_lock_bh(&csk->sk_callback_lock);
+	if (csk->sk_user_data) {
+		err = csk->sk_data_ready == msgmux_psock_data_ready ?
+		      -EALREADY : -EBUSY;
+		goto out;
+	}
+	psock->save_data_ready = csk->sk_data_ready;
+	psock->save_write_space = csk->sk_write_space;
+	psock->save_state_change = csk->sk_state_change;
+	WRITE_ONCE(csk->sk_user_data, psock);
+	csk->sk_data_ready = msgmux_psock_data_ready;
+	csk->sk_write_space = msgmux_psock_write_space;
+	csk->sk_state_change = msgmux_psock_state_change;
+out:
+	write_unlock_bh(&csk->sk_callback_lock);
+	return err;
+}
+
+static void msgmux_psock_unhook(struct msgmux_psock *psock)
+{
+	struct sock *csk = psock->sk;
+
+	lock_sock(csk);
+	if (csk->sk_rcvbuf == (int)psock->frame.max_size)
+		WRITE_ONCE(csk->sk_rcvbuf, psock->save_rcvbuf);
+	release_sock(csk);
+
+	write_lock_bh(&csk->sk_callback_lock);
+	WRITE_ONCE(csk->sk_user_data, NULL);
+	csk->sk_data_ready = psock->save_data_ready;
+	csk->sk_write_space = psock->save_write_space;
+	csk->sk_state_change = psock->save_state_change;
+	strp_stop(&psock->strp);
+	write_unlock_bh(&csk->sk_callback_lock);
+}
+
+static struct bpf_prog *msgmux_get_parser(int bpf_fd)
+{
+	if (bpf_fd == -1)
+		return NULL;
+	if (bpf_fd < 0)
+		return ERR_PTR(-EBADF);
+	return bpf_prog_get_type(bpf_fd, BPF_PROG_TYPE_SOCKET_FILTER);
+}
+
+/* Attach @csock; on success its file reference belongs to the psock. */
+static int msgmux_psock_attach(struct msgmux_mux *mux, struct socket *csock,
+			       struct bpf_prog *prog, u32 *conn_id)
+{
+	struct sock *csk = csock->sk;
+	struct msgmux_psock *psock;
+	int err;
+
+	psock = msgmux_psock_alloc(mux, csk, prog);
+	if (!psock)
+		return -ENOMEM;
+	err = strp_init(&psock->strp, csk, &msgmux_strp_cb);
+	if (err)
+		goto err_free;
+
+	/*
+	 * While we own the TCP socket, its callbacks cannot run (softirq
+	 * work goes to the backlog) and no sender can write to it: hooking
+	 * and then linking it into the mux is one step for everyone else.
+	 */
+	lock_sock(csk);
+	err = msgmux_attach_check(csk);
+	if (!err)
+		err = msgmux_psock_hook(psock);
+	if (err)
+		goto err_unlock;
+	psock->file = csock->file;
+	sock_hold(csk);
+	msgmux_mux_get(mux);
+	msgmux_psock_link(psock);
+	/* strparser refuses messages longer than the TCP receive buffer. */
+	psock->save_rcvbuf = csk->sk_rcvbuf;
+	if (csk->sk_rcvbuf < (int)psock->frame.max_size)
+		WRITE_ONCE(csk->sk_rcvbuf, psock->frame.max_size);
+	*conn_id = psock->id;
+	release_sock(csk);
+
+	/* Parse what arrived before the hook. */
+	strp_check_rcv(&psock->strp);
+	return 0;
+
+err_unlock:
+	release_sock(csk);
+	strp_done(&psock->strp);
+err_free:
+	kfree_skb(psock->bpf_skb);
+	kfree(psock);
+	return err;
+}
+
+/**
+ * msgmux_attach() - SIOCMSGMUXATTACH: attach a TCP socket to a mux
+ * @msk: a socket of the mux.
+ * @fd: the TCP socket's file descriptor.
+ * @bpf_fd: a BPF_PROG_TYPE_SOCKET_FILTER program, or -1 for the built-in
+ *	framing.
+ * @conn_id: set to the new connection's id.
+ *
+ * Context: process context.
+ * Return: 0; -EBADF or -ENOTSOCK for a bad @fd; -EOPNOTSUPP for a socket
+ * that is not TCP over IPv4 or IPv6; -ENOTCONN for one that is not
+ * connected (listening included); -EALREADY if it is attached to a mux
+ * already; -EBUSY if another layer uses it; -EBADF or -EINVAL for a bad
+ * @bpf_fd; -ENOMEM.
+ */
+int msgmux_attach(struct msgmux_sock *msk, int fd, int bpf_fd, u32 *conn_id)
+{
+	struct bpf_prog *prog;
+	struct socket *csock;
+	int err;
+
+	csock = sockfd_lookup(fd, &err);
+	if (!csock)
+		return err;
+	prog = msgmux_get_parser(bpf_fd);
+	if (IS_ERR(prog)) {
+		err = PTR_ERR(prog);
+		goto err_put_sock;
+	}
+	err = msgmux_psock_attach(msk->mux, csock, prog, conn_id);
+	if (err)
+		goto err_put_prog;
+	return 0;
+
+err_put_prog:
+	if (prog)
+		bpf_prog_put(prog);
+err_put_sock:
+	sockfd_put(csock);
+	return err;
+}
+
+/* Bytes of a partial message the parser holds (and will drop). */
+static unsigned int msgmux_psock_partial(struct msgmux_psock *psock)
+{
+	unsigned int n;
+
+	lock_sock(psock->sk);
+	n = psock->strp.skb_head ? psock->strp.skb_head->len : 0;
+	release_sock(psock->sk);
+	return n;
+}
+
+/*
+ * Write what is queued, waiting up to @timeo, then stop writing for good
+ * and drop (and count) whatever is left.
+ */
+static void msgmux_psock_flush(struct msgmux_psock *psock, long timeo)
+{
+	struct sock *sk = psock->sk;
+	unsigned int left = 0;
+	struct sk_buff *skb;
+
+	lock_sock(sk);
+	if (!psock->err)
+		__msgmux_psock_write(psock, &timeo);
+	psock->tx_stopped = true;
+	release_sock(sk);
+
+	while ((skb = skb_dequeue(&psock->txq))) {
+		left += MSGMUX_TX_CB(skb)->eom;
+		kfree_skb(skb);
+	}
+	if (left) {
+		WRITE_ONCE(psock->stats.dropped, psock->stats.dropped + left);
+		WRITE_ONCE(psock->stats.errors, psock->stats.errors + 1);
+	}
+}
+
+/*
+ * Take a connection out of service; the caller won msgmux_psock_unlink().
+ * @timeo bounds the wait for queued messages to reach TCP.
+ */
+static void msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
+{
+	struct msgmux_mux *mux = psock->mux;
+	unsigned int dropped;
+
+	msgmux_psock_unhook(psock);
+	dropped = msgmux_psock_partial(psock);
+	strp_done(&psock->strp);
+
+	spin_lock_bh(&mux->lock);
+	__msgmux_rx_release_held(psock);
+	spin_unlock_bh(&mux->lock);
+
+	cancel_work_sync(&psock->tx_work);
+	msgmux_psock_flush(psock, timeo);
+	if (psock->err)
+		msgmux_rx_notify(mux, psock, dropped);
+
+	if (psock->file)
+		fput(psock->file);
+	msgmux_psock_put(psock);
+}
+
+static void msgmux_psock_fail_work(struct work_struct *work)
+{
+	struct msgmux_psock *psock = container_of(work, struct msgmux_psock,
+						  fail_work);
+
+	if (msgmux_psock_unlink(psock))
+		msgmux_psock_detach(psock, 0);
+}
+
+/*
+ * Find an attached connection by its TCP socket and take it out of the
+ * list; NULL if the socket is not attached to @mux.
+ */
+static struct msgmux_psock *msgmux_psock_take(struct msgmux_mux *mux,
+					      struct sock *csk)
+{
+	struct msgmux_psock *psock, *found = NULL;
+
+	spin_lock_bh(&mux->lock);
+	list_for_each_entry(psock, &mux->psocks, mux_node) {
+		if (psock->sk == csk) {
+			found = psock;
+			__msgmux_psock_unlink(psock);
+			break;
+		}
+	}
+	spin_unlock_bh(&mux->lock);
+	return found;
+}
+
+/**
+ * msgmux_unattach() - SIOCMSGMUXUNATTACH: give a TCP socket back
+ * @msk: a socket of the mux.
+ * @fd: the attached TCP socket's file descriptor.
+ *
+ * Messages already queued for the connection are written first, waiting
+ * up to @msk's SO_LINGER time (not at all without SO_LINGER); what TCP
+ * cannot take by then is dropped and counted.
+ *
+ * Context: process context.
+ * Return: 0, -EBADF or -ENOTSOCK for a bad @fd, -EINVAL if it is not
+ * attached to this mux.
+ */
+int msgmux_unattach(struct msgmux_sock *msk, int fd)
+{
+	struct msgmux_psock *psock;
+	struct socket *csock;
+	int err;
+
+	csock = sockfd_lookup(fd, &err);
+	if (!csock)
+		return err;
+	psock = msgmux_psock_take(msk->mux, csock->sk);
+	sockfd_put(csock);
+	if (!psock)
+		return -EINVAL;
+
+	cancel_work_sync(&psock->fail_work);
+	msgmux_psock_detach(psock, sock_flag(&msk->sk, SOCK_LINGER) ?
+			    msk->sk.sk_lingertime : 0);
+	return 0;
+}
+
+/**
+ * msgmux_psock_detach_all() - the mux's last socket is closing
+ * @mux: the mux; no upper socket remains to send on it.
+ * @timeo: how long queued messages may wait for TCP (SO_LINGER).
+ *
+ * Context: process context.
+ */
+void msgmux_psock_detach_all(struct msgmux_mux *mux, long timeo)
+{
+	struct msgmux_psock *psock;
+
+	for (;;) {
+		spin_lock_bh(&mux->lock);
+		psock = list_first_entry_or_null(&mux->psocks,
+						 struct msgmux_psock, mux_node);
+		if (psock)
+			__msgmux_psock_unlink(psock);
+		spin_unlock_bh(&mux->lock);
+		if (!psock)
+			break;
+		cancel_work_sync(&psock->fail_work);
+		msgmux_psock_detach(psock, timeo);
+	}
+}

@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rx.c - receive: steering messages to upper sockets, and recvmsg().
+ *
+ * DOC: Receive steering and backpressure
+ *
+ * A connection's stream parser hands each complete message to
+ * msgmux_rx_deliver().  The message goes to the first upper socket on the
+ * mux's ready list, which then moves to the tail: messages spread round
+ * robin over the sockets that can take them.  A socket is ready while it
+ * receives (no MSGMUX_RECV_DISABLE, not closing) and holds less than
+ * SO_RCVBUF; every queued skb is charged to it (sk_rmem_alloc).
+ *
+ * When no socket is ready, the connection keeps the message aside and its
+ * parser pauses: msgmux stops reading that TCP socket, whose receive
+ * window then closes, so a fast sender meets TCP's own backpressure and
+ * kernel memory stays bounded.  When a socket drains below SO_RCVBUF
+ * (msgmux_rfree()), it becomes ready again, takes the messages kept aside
+ * and restarts those parsers.  No message that TCP delivered is dropped
+ * while an upper socket lives to take it.
+ */
+#include <linux/errqueue.h>
+#include <linux/skbuff.h>
+#include <net/sock.h>
+
+#include "msgmux.h"
+
+static void __msgmux_rx_make_ready(struct msgmux_sock *msk);
+
+/*
+ * The destructor of every skb charged to an upper socket.  Runs wherever
+ * the skb is freed, never under &msgmux_mux.lock (see the lock order).
+ */
+static void msgmux_rfree(struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+	struct msgmux_sock *msk = msgmux_sk(sk);
+
+	atomic_sub(skb->truesize, &sk->sk_rmem_alloc);
+	/* Order the uncharge before the lockless reads below. */
+	smp_mb__after_atomic();
+
+	if (READ_ONCE(msk->rx_ready) || READ_ONCE(msk->rx_disabled) ||
+	    atomic_read(&sk->sk_rmem_alloc) >= READ_ONCE(sk->sk_rcvbuf))
+		return;
+
+	spin_lock_bh(&msk->mux->lock);
+	__msgmux_rx_make_ready(msk);
+	spin_unlock_bh(&msk->mux->lock);
+}
+
+/* Charge @skb to @msk, queue it and wake a reader.  Takes @skb. */
+static void msgmux_rx_queue(struct msgmux_sock *msk, struct sk_buff *skb)
+{
+	struct sock *sk = &msk->sk;
+
+	skb_orphan(skb);
+	skb->sk = sk;
+	skb->destructor = msgmux_rfree;
+	atomic_add(skb->truesize, &sk->sk_rmem_alloc);
+	skb_queue_tail(&sk->sk_receive_queue, skb);
+	sk->sk_data_ready(sk);
+}
+
+static bool msgmux_rx_has_room(const struct msgmux_sock *msk)
+{
+	return atomic_read(&msk->sk.sk_rmem_alloc) <
+	       READ_ONCE(msk->sk.sk_rcvbuf);
+}
+
+/*
+ * Give @skb to the next ready socket.  Caller holds &mux->lock; returns
+ * false (keeping @skb) when no socket is ready.
+ */
+static bool __msgmux_rx_steer(struct msgmux_mux *mux, struct sk_buff *skb)
+{
+	struct msgmux_sock *msk;
+
+	lockdep_assert_held(&mux->lock);
+
+	msk = list_first_entry_or_null(&mux->rx_ready, struct msgmux_sock,
+				       rx_ready_node);
+	if (!msk)
+		return false;
+
+	msgmux_rx_queue(msk, skb);
+	if (msgmux_rx_has_room(msk)) {
+		list_move_tail(&msk->rx_ready_node, &mux->rx_ready);
+	} else {
+		list_del_init(&msk->rx_ready_node);
+		WRITE_ONCE(msk->rx_ready, false);
+	}
+	return true;
+}
+
+/* Hand the messages kept aside to ready sockets; restart their parsers. */
+static void __msgmux_rx_drain_waiting(struct msgmux_mux *mux)
+{
+	struct msgmux_psock *psock;
+
+	lockdep_assert_held(&mux->lock);
+
+	while (!list_empty(&mux->rx_ready) &&
+	       (psock = list_first_entry_or_null(&mux->rx_waiting,
+						 struct msgmux_psock,
+						 rx_wait_node))) {
+		if (!__msgmux_rx_steer(mux, psock->rx_held))
+			break;
+		psock->rx_held = NULL;
+		list_del_init(&psock->rx_wait_node);
+		if (!READ_ONCE(psock->dead))
+			strp_unpause(&psock->strp);
+	}
+}
+
+static void __msgmux_rx_make_ready(struct msgmux_sock *msk)
+{
+	struct msgmux_mux *mux = msk->mux;
+
+	lockdep_assert_held(&mux->lock);
+
+	if (msk->rx_ready || msk->rx_disabled || !msgmux_rx_has_room(msk))
+		return;
+	list_add_tail(&msk->rx_ready_node, &mux->rx_ready);
+	WRITE_ONCE(msk->rx_ready, true);
+	__msgmux_rx_drain_waiting(mux);
+}
+
+/**
+ * msgmux_rx_deliver() - a connection parsed a complete message
+ * @psock: the connection.
+ * @skb: the message, described by its &struct msgmux_rx_cb.  Taken.
+ *
+ * Context: strparser's receive path, with @psock->sk locked.
+ */
+void msgmux_rx_deliver(struct msgmux_psock *psock, struct sk_buff *skb)
+{
+	struct msgmux_mux *mux = psock->mux;
+
+	spin_lock_bh(&mux->lock);
+	if (!__msgmux_rx_steer(mux, skb)) {
+		WARN_ON_ONCE(psock->rx_held);
+		psock->rx_held = skb;
+		strp_pause(&psock->strp);
+		list_add_tail(&psock->rx_wait_node, &mux->rx_waiting);
+	}
+	spin_unlock_bh(&mux->lock);
+}
+
+/**
+ * msgmux_rx_enable() - let an upper socket take part in steering
+ * @msk: a new socket, or one whose MSGMUX_RECV_DISABLE was cleared.
+ *
+ * Context: process context.
+ */
+void msgmux_rx_enable(struct msgmux_sock *msk)
+{
+	struct msgmux_mux *mux = msk->mux;
+
+	spin_lock_bh(&mux->lock);
+	WRITE_ONCE(msk->rx_disabled, false);
+	__msgmux_rx_make_ready(msk);
+	spin_unlock_bh(&mux->lock);
+}
+
+/**
+ * msgmux_rx_disable() - take an upper socket out of steering
+ * @msk: the socket; its queued messages move to the mux's other sockets,
+ *	or stay if there is none.
+ *
+ * Context: process context, with lock_sock() held on @msk.
+ */
+void msgmux_rx_disable(struct msgmux_sock *msk)
+{
+	struct msgmux_mux *mux = msk->mux;
+	struct sk_buff_head moved;
+	struct sk_buff *skb;
+
+	sock_owned_by_me(&msk->sk);
+
+	spin_lock_bh(&mux->lock);
+	WRITE_ONCE(msk->rx_disabled, true);
+	if (msk->rx_ready) {
+		list_del_init(&msk->rx_ready_node);
+		WRITE_ONCE(msk->rx_ready, false);
+	}
+	spin_unlock_bh(&mux->lock);
+
+	/* Uncharging (msgmux_rfree()) needs the mux lock free. */
+	__skb_queue_head_init(&moved);
+	spin_lock_bh(&msk->sk.sk_receive_queue.lock);
+	skb_queue_splice_init(&msk->sk.sk_receive_queue, &moved);
+	spin_unlock_bh(&msk->sk.sk_receive_queue.lock);
+	skb_queue_walk(&moved, skb)
+		skb_orphan(skb);
+
+	spin_lock_bh(&mux->lock);
+	while ((skb = __skb_dequeue(&moved))) {
+		if (!__msgmux_rx_steer(mux, skb)) {
+			/* Nobody else can take them: they stay here. */
+			__skb_queue_head(&moved, skb);
+			break;
+		}
+	}
+	spin_unlock_bh(&mux->lock);
+
+	while ((skb = __skb_dequeue_tail(&moved))) {
+		skb->sk = &msk->sk;
+		skb->destructor = msgmux_rfree;
+		atomic_add(skb->truesize, &msk->sk.sk_rmem_alloc);
+		skb_queue_head(&msk->sk.sk_receive_queue, skb);
+	}
+}
+
+/**
+ * __msgmux_rx_release_held() - a leaving connection's kept-aside message
+ * @psock: the connection, out of service.
+ *
+ * The message was complete when TCP delivered it, so it goes to an upper
+ * socket even over SO_RCVBUF (rather than be lost); with no socket at all
+ * it is dropped and counted.
+ *
+ * Context: caller holds &msgmux_mux.lock.
+ */
+void __msgmux_rx_release_held(struct msgmux_psock *psock)
+{
+	struct msgmux_mux *mux = psock->mux;
+	struct sk_buff *skb = psock->rx_held;
+	struct msgmux_sock *msk;
+
+	lockdep_assert_held(&mux->lock);
+
+	if (!skb)
+		return;
+	psock->rx_held = NULL;
+	list_del_init(&psock->rx_wait_node);
+	if (__msgmux_rx_steer(mux, skb))
+		return;
+	list_for_each_entry(msk, &mux->socks, mux_node) {
+		if (!msk->rx_disabled) {
+			msgmux_rx_queue(msk, skb);
+			return;
+		}
+	}
+	WRITE_ONCE(psock->stats.dropped, psock->stats.dropped + 1);
+	WRITE_ONCE(psock->stats.errors, psock->stats.errors + 1);
+	/* Not charged to any socket, so no destructor takes the lock. */
+	kfree_skb(skb);
+}
+
+static void msgmux_rx_fill_addr(struct msghdr *msg, const struct sk_buff *skb)
+{
+	DECLARE_SOCKADDR(struct sockaddr_msgmux *, addr, msg->msg_name);
+	const struct msgmux_rx_cb *cb = MSGMUX_RX_CB(skb);
+
+	if (!addr)
+		return;
+	memset(addr, 0, sizeof(*addr));
+	addr->smm_family = msgmux_family;
+	addr->smm_conn_id = cb->conn_id;
+	if (cb->peer.family == AF_INET) {
+		addr->smm_peer_in.sin_family = AF_INET;
+		addr->smm_peer_in.sin_port = cb->peer.port;
+		memcpy(&addr->smm_peer_in.sin_addr, cb->peer.addr, 4);
+	} else if (cb->peer.family == AF_INET6) {
+		addr->smm_peer_in6.sin6_family = AF_INET6;
+		addr->smm_peer_in6.sin6_port = cb->peer.port;
+		addr->smm_peer_in6.sin6_scope_id = cb->peer.scope_id;
+		memcpy(&addr->smm_peer_in6.sin6_addr, cb->peer.addr, 16);
+	}
+	msg->msg_namelen = sizeof(*addr);
+}
+
+/*
+ * Not sock_dequeue_err_skb(): that one reads skb->cb as an ICMP error,
+ * and ours holds a &struct msgmux_rx_cb.
+ */
+static int msgmux_recv_errqueue(struct sock *sk, struct msghdr *msg,
+				size_t len)
+{
+	struct sk_buff *skb = skb_dequeue(&sk->sk_error_queue);
+	int copied;
+
+	if (!skb)
+		return -EAGAIN;
+	copied = min_t(size_t, len, skb->len);
+	if (copied < skb->len)
+		msg->msg_flags |= MSG_TRUNC;
+	if (skb_copy_datagram_msg(skb, 0, msg, copied)) {
+		kfree_skb(skb);
+		return -EFAULT;
+	}
+	msgmux_rx_fill_addr(msg, skb);
+	msg->msg_flags |= MSG_ERRQUEUE;
+	consume_skb(skb);
+	return copied;
+}
+
+/**
+ * msgmux_recvmsg() - receive one message
+ * @sock: an AF_MSGMUX socket.
+ * @msg: where to copy it; msg_name receives its &struct sockaddr_msgmux.
+ * @len: room in @msg.
+ * @flags: MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC, MSG_ERRQUEUE, MSG_WAITALL
+ *	(ignored, as on any message socket).
+ *
+ * A message longer than @len is cut, the rest discarded, and MSG_TRUNC set
+ * in msg_flags; with MSG_TRUNC in @flags the full length is returned.
+ *
+ * Return: the bytes copied (or the message length), 0 after shutdown or
+ * the end of a one-to-one connection, or a negative errno.
+ */
+int msgmux_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
+		   int flags)
+{
+	struct sock *sk = sock->sk;
+	struct msgmux_sock *msk = msgmux_sk(sk);
+	struct msgmux_rx_cb *cb;
+	struct sk_buff *skb;
+	size_t copied;
+	int err;
+
+	if (flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE |
+		      MSG_WAITALL | MSG_CMSG_COMPAT | MSG_NOSIGNAL))
+		return -EOPNOTSUPP;
+	if (flags & MSG_ERRQUEUE)
+		return msgmux_recv_errqueue(sk, msg, len);
+
+	skb = skb_recv_datagram(sk, flags, &err);
+	if (!skb)
+		return err;
+
+	cb = MSGMUX_RX_CB(skb);
+	copied = min_t(size_t, len, cb->len);
+	if (copied < cb->len)
+		msg->msg_flags |= MSG_TRUNC;
+	err = skb_copy_datagram_msg(skb, cb->offset, msg, copied);
+	if (err) {
+		skb_free_datagram(sk, skb);
+		return err;
+	}
+	msgmux_rx_fill_addr(msg, skb);
+	if (!(flags & MSG_PEEK)) {
+		lock_sock(sk);
+		WRITE_ONCE(msk->stats.rx_msgs, msk->stats.rx_msgs + 1);
+		WRITE_ONCE(msk->stats.rx_bytes, msk->stats.rx_bytes + cb->len);
+		release_sock(sk);
+	}
+	if (flags & MSG_TRUNC)
+		copied = cb->len;
+	skb_free_datagram(sk, skb);
+	return copied;
+}
+
+/**
+ * msgmux_rx_notify() - tell every upper socket that a connection left
+ * @mux: the mux.
+ * @psock: the connection; its @err, @reason and id are reported.
+ * @dropped: bytes of a partial message lost with it.
+ *
+ * Each socket gets a &struct msgmux_conn_error on its error queue,
+ * charged to its receive memory even over SO_RCVBUF: a socket whose queue
+ * is full (the very case of backpressure) must still learn of it.
+ *
+ * Context: process context.
+ */
+void msgmux_rx_notify(struct msgmux_mux *mux, struct msgmux_psock *psock,
+		      unsigned int dropped)
+{
+	struct msgmux_conn_error ce = {
+		.conn_id = psock->id,
+		.error = -psock->err,
+		.reason = psock->reason,
+		.dropped_bytes = dropped,
+	};
+	struct msgmux_sock *msk;
+	struct sk_buff *skb;
+
+	spin_lock_bh(&mux->lock);
+	list_for_each_entry(msk, &mux->socks, mux_node) {
+		WRITE_ONCE(msk->stats.errors, msk->stats.errors + 1);
+		skb = alloc_skb(sizeof(ce), GFP_ATOMIC);
+		if (!skb)
+			continue;
+		skb_put_data(skb, &ce, sizeof(ce));
+		MSGMUX_RX_CB(skb)->conn_id = psock->id;
+		MSGMUX_RX_CB(skb)->peer = psock->peer;
+		skb->sk = &msk->sk;
+		skb->destructor = msgmux_rfree;
+		atomic_add(skb->truesize, &msk->sk.sk_rmem_alloc);
+		skb_queue_tail(&msk->sk.sk_error_queue, skb);
+		sk_error_report(&msk->sk);
+	}
+	spin_unlock_bh(&mux->lock);
+}

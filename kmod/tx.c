@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tx.c - send: sendmsg() builds a message and queues it on a connection.
+ *
+ * DOC: Sending
+ *
+ * One sendmsg() is one message (with MSGMUX_EXPLICIT_EOR, the sends up to
+ * the one carrying MSG_EOR; on a socket without it, MSG_MORE continues
+ * the message, as on KCM's datagram sockets).  The user's data is copied
+ * into skbs charged to the sender's send buffer before any lock is taken;
+ * only the first skb of a send waits for room (SO_SNDTIMEO, signals,
+ * MSG_DONTWAIT), so a message larger than SO_SNDBUF is still accepted,
+ * and an error while copying discards the send whole: nothing partial is
+ * ever queued.  A complete message then goes, at once and whole, to one
+ * connection's queue: the addressed one, or the next in round robin.  The
+ * skbs stay charged to the sender until TCP has taken them, so a sender
+ * that outpaces the network blocks, or gets -EAGAIN.
+ */
+#include <linux/sched/signal.h>
+#include <linux/skbuff.h>
+#include <net/sock.h>
+
+#include "msgmux.h"
+
+#define MSGMUX_SEND_FLAGS (MSG_DONTWAIT | MSG_EOR | MSG_MORE | MSG_BATCH | \
+			   MSG_NOSIGNAL | MSG_CMSG_COMPAT)
+
+/* Payloads up to this size go in the skb's head, not a page of their own. */
+#define MSGMUX_TX_LINEAR	2048
+/* Larger payloads are cut into skbs of page fragments of this size. */
+#define MSGMUX_TX_CHUNK		(16 * PAGE_SIZE)
+
+static int msgmux_tx_addr(struct msghdr *msg, u32 *conn_id)
+{
+	DECLARE_SOCKADDR(struct sockaddr_msgmux *, addr, msg->msg_name);
+
+	*conn_id = 0;
+	if (!addr)
+		return 0;
+	if (msg->msg_namelen < (int)sizeof(*addr))
+		return -EINVAL;
+	if (addr->smm_family != msgmux_family)
+		return -EAFNOSUPPORT;
+	if (addr->smm_reserved)
+		return -EINVAL;
+	*conn_id = addr->smm_conn_id;
+	return 0;
+}
+
+/*
+ * One skb of a message: the first of a send waits for send buffer room,
+ * later ones (and any while a message is being built) are charged
+ * regardless, so that a message larger than SO_SNDBUF cannot wait for its
+ * own memory.
+ */
+static struct sk_buff *msgmux_tx_alloc(struct sock *sk, size_t len,
+				       bool wait, bool noblock, int *err)
+{
+	unsigned int head = MSGMUX_MAX_HDR;
+	size_t frags = len;
+	struct sk_buff *skb;
+
+	if (len <= MSGMUX_TX_LINEAR) {
+		head += len;
+		frags = 0;
+	}
+	if (wait)
+		return sock_alloc_send_pskb(sk, head, frags, noblock, err, 0);
+
+	skb = alloc_skb_with_frags(head, frags, 0, err, sk->sk_allocation);
+	if (skb)
+		skb_set_owner_w(skb, sk);
+	return skb;
+}
+
+static int msgmux_tx_copy(struct sk_buff *skb, struct msghdr *msg,
+			  size_t len)
+{
+	skb_reserve(skb, MSGMUX_MAX_HDR);
+	if (len <= MSGMUX_TX_LINEAR) {
+		skb_put(skb, len);
+	} else {
+		/* alloc_skb_with_frags() sized the fragments, not the skb. */
+		skb->data_len = len;
+		skb->len = len;
+	}
+	return skb_copy_datagram_from_iter(skb, 0, &msg->msg_iter, len);
+}
+
+/* Copy @len bytes of @msg into @parts.  On error @parts is purged. */
+static int msgmux_tx_build(struct sock *sk, struct msghdr *msg, size_t len,
+			   bool wait, struct sk_buff_head *parts)
+{
+	bool noblock = msg->msg_flags & MSG_DONTWAIT;
+	struct sk_buff *skb;
+	size_t n;
+	int err;
+
+	do {
+		n = min_t(size_t, len, MSGMUX_TX_CHUNK);
+		skb = msgmux_tx_alloc(sk, n, wait, noblock, &err);
+		if (!skb)
+			goto err_purge;
+		wait = false;
+		__skb_queue_tail(parts, skb);
+		err = msgmux_tx_copy(skb, msg, n);
+		if (err)
+			goto err_purge;
+		len -= n;
+	} while (len);
+	return 0;
+
+err_purge:
+	__skb_queue_purge(parts);
+	return err;
+}
+
+/* Caller holds &mux->lock.  The connection for a message, or NULL. */
+static struct msgmux_psock *__msgmux_tx_pick(struct msgmux_mux *mux,
+					     u32 conn_id)
+{
+	struct msgmux_psock *psock, *first = NULL;
+
+	lockdep_assert_held(&mux->lock);
+
+	list_for_each_entry(psock, &mux->psocks, mux_node) {
+		if (conn_id) {
+			if (psock->id == conn_id)
+				return psock;
+			continue;
+		}
+		if (!first)
+			first = psock;
+		if (psock->id >= mux->tx_next) {
+			mux->tx_next = psock->id + 1;
+			return psock;
+		}
+	}
+	if (first)
+		mux->tx_next = first->id + 1;
+	return first;
+}
+
+/*
+ * Fit the message in @parts for @psock: with built-in framing, push the
+ * header the kernel adds, or check the one the application wrote.
+ */
+static int msgmux_tx_frame(struct msgmux_psock *psock,
+			   struct sk_buff_head *parts, size_t len)
+{
+	const struct msgmux_frame *f = &psock->frame;
+	struct sk_buff *head = skb_peek(parts);
+	unsigned int hdr_len;
+	u8 hdr[MSGMUX_MAX_HDR];
+	int n;
+
+	if (psock->bpf_prog)
+		return len > f->max_size ? -EMSGSIZE : 0;
+	if (!msgmux_frame_strips(f)) {
+		/* The application wrote the header: it must describe @len. */
+		n = msgmux_frame_parse(f, head, 0, &hdr_len);
+		if (n == -EMSGSIZE)
+			return n;
+		return n == len ? 0 : -EINVAL;
+	}
+	n = msgmux_frame_encode(f, len, hdr);
+	if (n < 0)
+		return n;
+	memcpy(skb_push(head, n), hdr, n);
+	return 0;
+}
+
+/*
+ * Queue the complete message in @parts on a connection.  Returns the
+ * connection with a reference for the caller to push, or an ERR_PTR; on
+ * error @parts is left to the caller.
+ */
+static struct msgmux_psock *msgmux_tx_enqueue(struct msgmux_mux *mux,
+					      struct sk_buff_head *parts,
+					      size_t len, u32 conn_id)
+{
+	struct msgmux_psock *psock;
+	unsigned long flags;
+	int err;
+
+	spin_lock_bh(&mux->lock);
+	psock = __msgmux_tx_pick(mux, conn_id);
+	if (!psock) {
+		err = conn_id ? -ENOTCONN : -EPIPE;
+		goto err_unlock;
+	}
+	err = msgmux_tx_frame(psock, parts, len);
+	if (err)
+		goto err_unlock;
+
+	MSGMUX_TX_CB(skb_peek_tail(parts))->eom = true;
+	refcount_inc(&psock->refcnt);
+	spin_lock_irqsave(&psock->txq.lock, flags);
+	skb_queue_splice_tail_init(parts, &psock->txq);
+	spin_unlock_irqrestore(&psock->txq.lock, flags);
+	spin_unlock_bh(&mux->lock);
+	return psock;
+
+err_unlock:
+	spin_unlock_bh(&mux->lock);
+	return ERR_PTR(err);
+}
+
+/*
+ * The largest message.  Read without &mux->lock: the framing changes only
+ * while the mux has no connection, when no message can be queued anyway,
+ * and msgmux_tx_frame() checks again under the lock.
+ */
+static size_t msgmux_tx_max(const struct msgmux_mux *mux)
+{
+	return READ_ONCE(mux->frame.max_size);
+}
+
+/* Append this send's skbs to the message under construction. */
+static int __msgmux_tx_append(struct msgmux_sock *msk,
+			      struct sk_buff_head *parts, size_t len,
+			      u32 conn_id)
+{
+	sock_owned_by_me(&msk->sk);
+
+	if (!skb_queue_empty(&msk->tx_parts) && conn_id != msk->tx_conn)
+		return -EINVAL;
+	if (msk->tx_parts_len + len > msgmux_tx_max(msk->mux))
+		return -EMSGSIZE;
+	msk->tx_conn = conn_id;
+	msk->tx_parts_len += len;
+	skb_queue_splice_tail_init(parts, &msk->tx_parts);
+	return 0;
+}
+
+static void msgmux_tx_pipe(int flags)
+{
+	if (!(flags & MSG_NOSIGNAL))
+		send_sig(SIGPIPE, current, 0);
+}
+
+/* Queue the finished message and set @psock to the connection to push. */
+static int __msgmux_tx_finish(struct msgmux_sock *msk,
+			      struct msgmux_psock **psock)
+{
+	size_t len = msk->tx_parts_len;
+	struct msgmux_psock *p;
+	struct sk_buff *skb;
+	int err;
+
+	sock_owned_by_me(&msk->sk);
+
+	if (skb_queue_empty(&msk->tx_parts)) {
+		/* A zero-length message still needs an skb for its header. */
+		skb = msgmux_tx_alloc(&msk->sk, 0, false, true, &err);
+		if (!skb)
+			return err;
+		skb_reserve(skb, MSGMUX_MAX_HDR);
+		__skb_queue_tail(&msk->tx_parts, skb);
+	}
+
+	p = msgmux_tx_enqueue(msk->mux, &msk->tx_parts, len, msk->tx_conn);
+	msgmux_tx_purge(msk);
+	if (IS_ERR(p))
+		return PTR_ERR(p);
+	WRITE_ONCE(msk->stats.tx_msgs, msk->stats.tx_msgs + 1);
+	WRITE_ONCE(msk->stats.tx_bytes, msk->stats.tx_bytes + len);
+	*psock = p;
+	return 0;
+}
+
+/**
+ * msgmux_sendmsg() - send a message, or part of one
+ * @sock: an AF_MSGMUX socket.
+ * @msg: the data; msg_name may hold a &struct sockaddr_msgmux naming the
+ *	connection to use.
+ * @len: bytes in @msg.
+ *
+ * Return: @len once the message (or part) is queued; -EMSGSIZE for a
+ * message over the framing's max_size; -EPIPE (with SIGPIPE unless
+ * MSG_NOSIGNAL) when no connection can carry it; -ENOTCONN when the
+ * addressed connection is gone; -EAGAIN, -EINTR or the copy's -EFAULT,
+ * with nothing of this send queued.
+ */
+int msgmux_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
+{
+	struct sock *sk = sock->sk;
+	struct msgmux_sock *msk = msgmux_sk(sk);
+	struct msgmux_psock *psock = NULL;
+	int flags = msg->msg_flags;
+	struct sk_buff_head parts;
+	bool eor, building;
+	u32 conn_id;
+	int err;
+
+	if (flags & ~MSGMUX_SEND_FLAGS)
+		return -EOPNOTSUPP;
+	err = msgmux_tx_addr(msg, &conn_id);
+	if (err)
+		return err;
+	if (len > msgmux_tx_max(msk->mux))
+		return -EMSGSIZE;
+
+	/* Copy before locking; a send that continues a message never waits. */
+	__skb_queue_head_init(&parts);
+	building = READ_ONCE(msk->tx_parts_len) ||
+		   !skb_queue_empty_lockless(&msk->tx_parts);
+	if (len) {
+		err = msgmux_tx_build(sk, msg, len, !building, &parts);
+		if (err == -EPIPE)
+			msgmux_tx_pipe(flags);
+		if (err)
+			return err;
+	}
+
+	lock_sock(sk);
+	eor = msk->explicit_eor ? flags & MSG_EOR : !(flags & MSG_MORE);
+	if (sk->sk_shutdown & SEND_SHUTDOWN) {
+		err = -EPIPE;
+		goto out_purge;
+	}
+	err = __msgmux_tx_append(msk, &parts, len, conn_id);
+	if (err)
+		goto out_purge;
+	if (eor)
+		err = __msgmux_tx_finish(msk, &psock);
+	release_sock(sk);
+
+	if (err == -EPIPE)
+		msgmux_tx_pipe(flags);
+	if (err)
+		return err;
+	if (psock) {
+		if (flags & MSG_BATCH)
+			queue_work(system_wq, &psock->tx_work);
+		else
+			msgmux_psock_push(psock);
+		msgmux_psock_put(psock);
+	}
+	return len;
+
+out_purge:
+	release_sock(sk);
+	__skb_queue_purge(&parts);
+	if (err == -EPIPE)
+		msgmux_tx_pipe(flags);
+	return err;
+}
+
+/**
+ * msgmux_tx_purge() - drop the message under construction
+ * @msk: the socket.
+ *
+ * Context: lock_sock() held on @msk.
+ */
+void msgmux_tx_purge(struct msgmux_sock *msk)
+{
+	__skb_queue_purge(&msk->tx_parts);
+	msk->tx_parts_len = 0;
+	msk->tx_conn = 0;
+}
+
+/**
+ * msgmux_tx_can_queue() - could a message be queued now?
+ * @msk: the socket.
+ *
+ * Return: true when the socket has send buffer room and the mux a
+ * connection to carry it: what POLLOUT means on msgmux.
+ */
+bool msgmux_tx_can_queue(const struct msgmux_sock *msk)
+{
+	return sock_writeable(&msk->sk) && READ_ONCE(msk->mux->npsocks);
+}
