@@ -22,16 +22,22 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/net.h>
+#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
 #include "msgmux.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
 
 int msgmux_family __ro_after_init = AF_MSGMUX_DEFAULT;
 module_param_named(family, msgmux_family, int, 0444);
 MODULE_PARM_DESC(family, "address family number to register (default 19)");
 
 static unsigned int msgmux_net_id __read_mostly;
+
+struct workqueue_struct *msgmux_wq __read_mostly;
 
 /**
  * msgmux_pernet() - msgmux's state in a network namespace
@@ -97,9 +103,13 @@ static int __init msgmux_init(void)
 		return err;
 	msgmux_sock_init_family(msgmux_family);
 
+	msgmux_wq = alloc_workqueue("msgmux", 0, 0);
+	if (!msgmux_wq)
+		return -ENOMEM;
+
 	err = proto_register(&msgmux_proto, 1);
 	if (err)
-		return err;
+		goto err_destroy_wq;
 
 	err = register_pernet_subsys(&msgmux_net_ops);
 	if (err)
@@ -120,12 +130,16 @@ err_unreg_pernet:
 	unregister_pernet_subsys(&msgmux_net_ops);
 err_unreg_proto:
 	proto_unregister(&msgmux_proto);
+err_destroy_wq:
+	destroy_workqueue(msgmux_wq);
 	return err;
 }
 
 static void __exit msgmux_exit(void)
 {
 	sock_unregister(msgmux_family);
+	/* Runs what is still queued; those works hold what they touch. */
+	destroy_workqueue(msgmux_wq);
 	unregister_pernet_subsys(&msgmux_net_ops);
 	proto_unregister(&msgmux_proto);
 }

@@ -58,6 +58,12 @@ struct seq_file;
 /* The address family msgmux registered; fixed once the module is loaded. */
 extern int msgmux_family;
 
+/*
+ * msgmux's own workqueue: connection writes and failures.  Destroyed (so
+ * drained) at module exit, after the family is unregistered.
+ */
+extern struct workqueue_struct *msgmux_wq;
+
 /**
  * struct msgmux_net - per network namespace state
  * @lock: protects @muxes and @next_mux_id.  A mutex: taken only in process
@@ -175,9 +181,10 @@ struct msgmux_peer {
  * @file: the user's file of @sk, pinned while attached (as KCM does), or
  *	NULL for a connection msgmux made itself.
  * @mux: the mux; constant.  The psock holds a reference on it.
- * @refcnt: the mux's reference (while in service) and one per sender
- *	pushing on it.
+ * @refcnt: the mux's reference (from attach to the end of detach), one
+ *	per sender pushing on it, and one per queued @tx_work or @fail_work.
  * @id: the connection id; constant.
+ * @ino: the inode number of @sk's socket, for /proc; constant.
  * @peer: the peer's address; constant.
  * @mux_node: entry in &msgmux_mux.psocks; protected by &msgmux_mux.lock.
  * @strp: the stream parser that cuts @sk's byte stream into messages.
@@ -216,6 +223,7 @@ struct msgmux_psock {
 	struct msgmux_mux *mux;
 	refcount_t refcnt;
 	u32 id;
+	unsigned long ino;
 	struct msgmux_peer peer;
 	struct list_head mux_node;
 
@@ -349,6 +357,7 @@ int msgmux_attach(struct msgmux_sock *msk, int fd, int bpf_fd, u32 *conn_id);
 int msgmux_unattach(struct msgmux_sock *msk, int fd);
 void msgmux_psock_put(struct msgmux_psock *psock);
 void msgmux_psock_push(struct msgmux_psock *psock);
+void msgmux_psock_kick(struct msgmux_psock *psock);
 void msgmux_psock_detach_all(struct msgmux_mux *mux, long timeo);
 
 /* rx.c */

@@ -10,12 +10,16 @@
  *   mux  1      0 -        -         -     0       0        0       ...
  *   sock 1      1 18342    seqpacket open  0       0        0       ...
  *
- * ``kind`` is ``mux`` or ``sock``; ``mux`` is the mux's id and ``id`` the
- * socket's id within it (0 on a mux line).  ``inode`` is the inode number
- * of the socket, as ``ls -l /proc/PID/fd`` shows it.  The counters are
- * messages and bytes received and sent, messages queued, and errors; a
- * mux line shows the sum over its sockets.  The file lists only the
- * reader's network namespace and never prints a kernel pointer.
+ * ``kind`` is ``mux``, ``sock`` (an upper socket) or ``conn`` (a TCP
+ * connection); ``mux`` is the mux's id and ``id`` the socket's or the
+ * connection's id within it (0 on a mux line).  ``inode`` is the inode
+ * number of the socket (the TCP socket's, for a connection), as
+ * ``ls -l /proc/PID/fd`` shows it.  A connection's ``type`` is ``tcp`` or
+ * ``tcp6`` and its ``state`` the parser, ``frame`` or ``bpf``.  The
+ * counters are messages and bytes received and sent, messages queued (to
+ * read on a socket, to write on a connection), errors, and messages
+ * dropped; a mux line sums its sockets.  The file lists only the reader's
+ * network namespace and never prints a kernel pointer.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -24,7 +28,7 @@
 #include "msgmux.h"
 
 #define MSGMUX_PROC_HEADER \
-	"kind mux        id inode      type      state  rx_msgs    rx_bytes   tx_msgs    tx_bytes   queued     errors\n"
+	"kind mux        id inode      type      state  rx_msgs    rx_bytes   tx_msgs    tx_bytes   queued     errors     dropped\n"
 
 static const char *msgmux_type_name(const struct sock *sk)
 {
@@ -46,14 +50,15 @@ static void msgmux_stats_add(struct msgmux_stats *sum,
 	sum->tx_msgs += READ_ONCE(s->tx_msgs);
 	sum->tx_bytes += READ_ONCE(s->tx_bytes);
 	sum->errors += READ_ONCE(s->errors);
+	sum->dropped += READ_ONCE(s->dropped);
 }
 
 static void msgmux_proc_counters(struct seq_file *seq,
 				 const struct msgmux_stats *s, u32 queued)
 {
-	seq_printf(seq, " %-10llu %-10llu %-10llu %-10llu %-10u %llu\n",
+	seq_printf(seq, " %-10llu %-10llu %-10llu %-10llu %-10u %-10llu %llu\n",
 		   s->rx_msgs, s->rx_bytes, s->tx_msgs, s->tx_bytes,
-		   queued, s->errors);
+		   queued, s->errors, s->dropped);
 }
 
 /* Caller holds &mux->lock, which keeps the member list stable. */
@@ -77,6 +82,26 @@ static void __msgmux_proc_show_socks(struct seq_file *seq,
 	}
 }
 
+/* Caller holds &mux->lock, which keeps the connection list stable. */
+static void __msgmux_proc_show_conns(struct seq_file *seq,
+				     struct msgmux_mux *mux)
+{
+	struct msgmux_psock *psock;
+	struct msgmux_stats s;
+
+	lockdep_assert_held(&mux->lock);
+
+	list_for_each_entry(psock, &mux->psocks, mux_node) {
+		memset(&s, 0, sizeof(s));
+		msgmux_stats_add(&s, &psock->stats);
+		seq_printf(seq, "conn %-10u %-2u %-10lu %-9s %-6s", mux->id,
+			   psock->id, psock->ino,
+			   psock->sk->sk_family == AF_INET6 ? "tcp6" : "tcp",
+			   psock->bpf_prog ? "bpf" : "frame");
+		msgmux_proc_counters(seq, &s, skb_queue_len_lockless(&psock->txq));
+	}
+}
+
 static void msgmux_proc_show_mux(struct seq_file *seq, struct msgmux_mux *mux)
 {
 	struct msgmux_stats sum = {};
@@ -92,6 +117,7 @@ static void msgmux_proc_show_mux(struct seq_file *seq, struct msgmux_mux *mux)
 		   "-");
 	msgmux_proc_counters(seq, &sum, queued);
 	__msgmux_proc_show_socks(seq, mux);
+	__msgmux_proc_show_conns(seq, mux);
 	spin_unlock_bh(&mux->lock);
 }
 

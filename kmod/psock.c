@@ -35,6 +35,7 @@
 #include <net/tcp.h>
 
 #include "msgmux.h"
+#include "trace.h"
 
 static void msgmux_psock_fail(struct msgmux_psock *psock, int err,
 			      u32 reason);
@@ -63,7 +64,7 @@ static void msgmux_psock_write_space(struct sock *sk)
 	read_lock_bh(&sk->sk_callback_lock);
 	psock = msgmux_psock_of(sk);
 	if (likely(psock) && !skb_queue_empty_lockless(&psock->txq))
-		queue_work(system_wq, &psock->tx_work);
+		msgmux_psock_kick(psock);
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -151,6 +152,7 @@ static void msgmux_strp_rcv(struct strparser *strp, struct sk_buff *skb)
 
 	WRITE_ONCE(psock->stats.rx_msgs, psock->stats.rx_msgs + 1);
 	WRITE_ONCE(psock->stats.rx_bytes, psock->stats.rx_bytes + cb.len);
+	trace_msgmux_rx_msg(psock->mux->id, psock->id, cb.len);
 	msgmux_rx_deliver(psock, skb);
 }
 
@@ -210,12 +212,45 @@ static void msgmux_psock_free(struct msgmux_psock *psock)
  * msgmux_psock_put() - drop a reference on a connection
  * @psock: the connection; freed with its last reference.
  *
- * Context: process context.
+ * Context: process context: the last reference may free the mux.
  */
 void msgmux_psock_put(struct msgmux_psock *psock)
 {
+	might_sleep();
 	if (refcount_dec_and_test(&psock->refcnt))
 		msgmux_psock_free(psock);
+}
+
+/*
+ * Queue @work on msgmux's workqueue with a reference for it to drop.  The
+ * caller holds a reference (or the hook does), so dropping the work's own
+ * when it was queued already never frees the psock here.
+ */
+static void msgmux_psock_queue(struct msgmux_psock *psock,
+			       struct work_struct *work)
+{
+	refcount_inc(&psock->refcnt);
+	if (!queue_work(msgmux_wq, work))
+		refcount_dec(&psock->refcnt);
+}
+
+/* Cancel @work; if it was pending, drop the reference it held. */
+static void msgmux_psock_cancel(struct msgmux_psock *psock,
+				struct work_struct *work)
+{
+	if (cancel_work_sync(work))
+		msgmux_psock_put(psock);
+}
+
+/**
+ * msgmux_psock_kick() - have a worker write a connection's queue
+ * @psock: the connection; the caller holds a reference, or its hook.
+ *
+ * Context: any.
+ */
+void msgmux_psock_kick(struct msgmux_psock *psock)
+{
+	msgmux_psock_queue(psock, &psock->tx_work);
 }
 
 /*
@@ -278,19 +313,27 @@ void msgmux_psock_push(struct msgmux_psock *psock)
 
 static void msgmux_psock_tx_work(struct work_struct *work)
 {
-	msgmux_psock_push(container_of(work, struct msgmux_psock, tx_work));
+	struct msgmux_psock *psock = container_of(work, struct msgmux_psock,
+						  tx_work);
+
+	msgmux_psock_push(psock);
+	msgmux_psock_put(psock);
 }
 
 static void msgmux_psock_fail_work(struct work_struct *work);
 
-/* Record the first error and have a worker take the connection away. */
+/*
+ * Record the first error and have a worker take the connection away,
+ * unless it is already leaving (its detach then reports the error).
+ */
 static void msgmux_psock_fail(struct msgmux_psock *psock, int err,
 			      u32 reason)
 {
 	if (cmpxchg(&psock->err, 0, err))
 		return;
 	WRITE_ONCE(psock->reason, reason);
-	queue_work(system_wq, &psock->fail_work);
+	if (!READ_ONCE(psock->dead))
+		msgmux_psock_queue(psock, &psock->fail_work);
 }
 
 /* Only connected TCP sockets; anything else, a clear errno. */
@@ -472,6 +515,7 @@ static int msgmux_psock_attach(struct msgmux_mux *mux, struct socket *csock,
 	if (err)
 		goto err_unlock;
 	psock->file = csock->file;
+	psock->ino = SOCK_INODE(csock)->i_ino;
 	sock_hold(csk);
 	msgmux_mux_get(mux);
 	msgmux_psock_link(psock);
@@ -480,6 +524,7 @@ static int msgmux_psock_attach(struct msgmux_mux *mux, struct socket *csock,
 	if (csk->sk_rcvbuf < (int)psock->frame.max_size)
 		WRITE_ONCE(csk->sk_rcvbuf, psock->frame.max_size);
 	*conn_id = psock->id;
+	trace_msgmux_conn_attach(mux->id, psock->id, csk->sk_family, prog);
 	release_sock(csk);
 
 	/* Parse what arrived before the hook. */
@@ -591,10 +636,13 @@ static void msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
 	__msgmux_rx_release_held(psock);
 	spin_unlock_bh(&mux->lock);
 
-	cancel_work_sync(&psock->tx_work);
+	msgmux_psock_cancel(psock, &psock->tx_work);
 	msgmux_psock_flush(psock, timeo);
-	if (psock->err)
+	if (psock->err) {
+		trace_msgmux_conn_error(mux->id, psock->id, psock->err,
+					psock->reason, dropped);
 		msgmux_rx_notify(mux, psock, dropped);
+	}
 
 	if (psock->file)
 		fput(psock->file);
@@ -608,6 +656,7 @@ static void msgmux_psock_fail_work(struct work_struct *work)
 
 	if (msgmux_psock_unlink(psock))
 		msgmux_psock_detach(psock, 0);
+	msgmux_psock_put(psock);
 }
 
 /*
@@ -658,7 +707,7 @@ int msgmux_unattach(struct msgmux_sock *msk, int fd)
 	if (!psock)
 		return -EINVAL;
 
-	cancel_work_sync(&psock->fail_work);
+	msgmux_psock_cancel(psock, &psock->fail_work);
 	msgmux_psock_detach(psock, sock_flag(&msk->sk, SOCK_LINGER) ?
 			    msk->sk.sk_lingertime : 0);
 	return 0;
@@ -684,7 +733,7 @@ void msgmux_psock_detach_all(struct msgmux_mux *mux, long timeo)
 		spin_unlock_bh(&mux->lock);
 		if (!psock)
 			break;
-		cancel_work_sync(&psock->fail_work);
+		msgmux_psock_cancel(psock, &psock->fail_work);
 		msgmux_psock_detach(psock, timeo);
 	}
 }

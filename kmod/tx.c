@@ -21,6 +21,7 @@
 #include <net/sock.h>
 
 #include "msgmux.h"
+#include "trace.h"
 
 #define MSGMUX_SEND_FLAGS (MSG_DONTWAIT | MSG_EOR | MSG_MORE | MSG_BATCH | \
 			   MSG_NOSIGNAL | MSG_CMSG_COMPAT)
@@ -176,6 +177,7 @@ static int msgmux_tx_frame(struct msgmux_psock *psock,
  * error @parts is left to the caller.
  */
 static struct msgmux_psock *msgmux_tx_enqueue(struct msgmux_mux *mux,
+					      u32 msk_id,
 					      struct sk_buff_head *parts,
 					      size_t len, u32 conn_id)
 {
@@ -194,6 +196,7 @@ static struct msgmux_psock *msgmux_tx_enqueue(struct msgmux_mux *mux,
 		goto err_unlock;
 
 	MSGMUX_TX_CB(skb_peek_tail(parts))->eom = true;
+	trace_msgmux_tx_msg(mux->id, msk_id, psock->id, len);
 	refcount_inc(&psock->refcnt);
 	spin_lock_irqsave(&psock->txq.lock, flags);
 	skb_queue_splice_tail_init(parts, &psock->txq);
@@ -259,7 +262,8 @@ static int __msgmux_tx_finish(struct msgmux_sock *msk,
 		__skb_queue_tail(&msk->tx_parts, skb);
 	}
 
-	p = msgmux_tx_enqueue(msk->mux, &msk->tx_parts, len, msk->tx_conn);
+	p = msgmux_tx_enqueue(msk->mux, msk->id, &msk->tx_parts, len,
+			      msk->tx_conn);
 	msgmux_tx_purge(msk);
 	if (IS_ERR(p))
 		return PTR_ERR(p);
@@ -332,7 +336,7 @@ int msgmux_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 		return err;
 	if (psock) {
 		if (flags & MSG_BATCH)
-			queue_work(system_wq, &psock->tx_work);
+			msgmux_psock_kick(psock);
 		else
 			msgmux_psock_push(psock);
 		msgmux_psock_put(psock);
