@@ -2,14 +2,25 @@
 /*
  * util.c - helpers shared by msgmux's selftests.
  */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/kcm.h>
 
+#include "libmsgmux.h"
 #include "util.h"
 
 int sockopt_int(int fd, int opt)
@@ -124,4 +135,419 @@ int proc_find_sock(unsigned long ino, struct proc_row *row)
 int proc_find_mux(unsigned int mux, struct proc_row *row)
 {
 	return proc_find("mux", mux, row);
+}
+
+/* ---- sockets and waiting ------------------------------------------------ */
+
+long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static socklen_t loopback(int family, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		return sizeof(*sin6);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sizeof(*sin);
+}
+
+/* A TCP socket listening on the loopback address, on a free port. */
+int tcp_listener(int family)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback(family, &ss);
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 8)) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A connected pair of TCP sockets over loopback (127.0.0.1 or ::1):
+ * @a connected, @b accepted.  Returns 0, or -errno.
+ */
+int tcp_pair(int family, int *a, int *b)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int lfd, err = 0;
+
+	*a = *b = -1;
+	lfd = tcp_listener(family);
+	if (lfd < 0)
+		return -errno;
+	*a = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*a < 0 || getsockname(lfd, (struct sockaddr *)&ss, &len) ||
+	    connect(*a, (struct sockaddr *)&ss, len))
+		err = -errno;
+	else
+		*b = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (!err && *b < 0)
+		err = -errno;
+	close(lfd);
+	if (err && *a >= 0) {
+		close(*a);
+		*a = -1;
+	}
+	return err;
+}
+
+int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* poll() one fd for @events; returns revents (0 on timeout). */
+int poll_events(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	if (poll(&p, 1, timeout_ms) < 0)
+		return -1;
+	return p.revents;
+}
+
+/*
+ * Read exactly @len bytes from a stream socket within @timeout_ms.
+ * Returns how many were read: fewer than @len on timeout or EOF.
+ */
+ssize_t read_full(int fd, void *buf, size_t len, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	size_t got = 0;
+
+	while (got < len) {
+		int left = deadline - now_ms();
+		ssize_t n;
+
+		if (left < 0 || poll_events(fd, POLLIN, left) <= 0)
+			break;
+		n = recv(fd, (char *)buf + got, len - got, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	return got;
+}
+
+/* recv() that waits at most @timeout_ms for something to read. */
+ssize_t recv_wait(int fd, void *buf, size_t len, int flags, int timeout_ms)
+{
+	int ev = poll_events(fd, POLLIN, timeout_ms);
+
+	if (ev < 0)
+		return -1;
+	if (!(ev & POLLIN)) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return recv(fd, buf, len, flags | MSG_DONTWAIT);
+}
+
+/* True if nothing arrives on @fd within @wait_ms. */
+bool tcp_quiet(int fd, int wait_ms)
+{
+	return !(poll_events(fd, POLLIN, wait_ms) & POLLIN);
+}
+
+int set_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+/* Bytes that depend on @seed and the position, to catch reordering. */
+void fill_pattern(void *buf, size_t len, unsigned int seed)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)(seed * 131 + i * 7 + (i >> 8));
+}
+
+void put_be32(void *p, uint32_t v)
+{
+	v = htonl(v);
+	memcpy(p, &v, 4);
+}
+
+uint32_t get_be32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+/* ---- the multiplexor under test ------------------------------------------ */
+
+/*
+ * KCM's documented parser (Documentation/networking/kcm.rst):
+ *	return load_word(skb, 0) + 4;
+ * a 4-byte big-endian length at offset 0 that does not count itself.
+ * LD_ABS needs the context in r6.  Returns a program fd, or -1.
+ */
+int bpf_len_parser(void)
+{
+	static const struct bpf_insn prog[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X,
+		  .dst_reg = BPF_REG_6, .src_reg = BPF_REG_1 },
+		{ .code = BPF_LD | BPF_W | BPF_ABS, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K,
+		  .dst_reg = BPF_REG_0, .imm = HDR_LEN },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	static char log[4096];
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	attr.insns = (uintptr_t)prog;
+	attr.insn_cnt = ARRAY_SIZE(prog);
+	attr.license = (uintptr_t)"GPL";
+	attr.log_buf = (uintptr_t)log;
+	attr.log_size = sizeof(log);
+	attr.log_level = 1;
+	fd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	if (fd < 0)
+		fprintf(stderr, "# BPF_PROG_LOAD: %s\n# %s\n", strerror(errno),
+			log);
+	return fd;
+}
+
+int framing_get(int mux, struct msgmux_framing *f)
+{
+	socklen_t len = sizeof(*f);
+
+	return getsockopt(mux, SOL_MSGMUX, MSGMUX_FRAMING, f, &len);
+}
+
+int framing_set(int mux, const struct msgmux_framing *f)
+{
+	return setsockopt(mux, SOL_MSGMUX, MSGMUX_FRAMING, f, sizeof(*f));
+}
+
+/* A mux socket set up as @c says; -1 with errno on failure. */
+int mux_open(const struct mux_cfg *c)
+{
+	const struct msgmux_framing keep = {
+		.flags = MSGMUX_FRAMING_KEEP_HDR, .len_size = HDR_LEN,
+	};
+	int fd, err;
+
+	if (c->kind == MUX_KCM)
+		return socket(AF_KCM, c->type, KCMPROTO_CONNECTED);
+	fd = msgmux_socket(c->type);
+	/*
+	 * With a BPF parser the header is part of the message too, as in
+	 * KCM; KEEP_HDR says so whatever the built-in framing would do.
+	 */
+	if (fd >= 0 && c->mode != FRAME_STRIP && framing_set(fd, &keep)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/* SIOCKCMATTACH or SIOCMSGMUXATTACH: the same number and layout. */
+int mux_attach(enum mux_kind kind, int mux, int tcp, int bpf_fd)
+{
+	struct msgmux_attach ma = { .fd = tcp, .bpf_fd = bpf_fd };
+	struct kcm_attach ka = { .fd = tcp, .bpf_fd = bpf_fd };
+
+	if (kind == MUX_KCM)
+		return ioctl(mux, SIOCKCMATTACH, &ka);
+	return ioctl(mux, SIOCMSGMUXATTACH, &ma);
+}
+
+int mux_attachx(int mux, int tcp, int bpf_fd, uint32_t *conn_id)
+{
+	struct msgmux_attach_ext a = { .fd = tcp, .bpf_fd = bpf_fd };
+	int ret = ioctl(mux, SIOCMSGMUXATTACHX, &a);
+
+	if (!ret && conn_id)
+		*conn_id = a.conn_id;
+	return ret;
+}
+
+/* Attach @tcp with the parser @c calls for (a fresh BPF program or -1). */
+int mux_attach_cfg(const struct mux_cfg *c, int mux, int tcp)
+{
+	int bpf = -1, ret, err;
+
+	if (c->kind == MUX_KCM || c->mode == FRAME_BPF) {
+		bpf = bpf_len_parser();
+		if (bpf < 0)
+			return -1;
+	}
+	ret = mux_attach(c->kind, mux, tcp, bpf);
+	err = errno;
+	if (bpf >= 0)
+		close(bpf);
+	errno = err;
+	return ret;
+}
+
+int mux_unattach(enum mux_kind kind, int mux, int tcp)
+{
+	struct msgmux_unattach mu = { .fd = tcp };
+	struct kcm_unattach ku = { .fd = tcp };
+
+	if (kind == MUX_KCM)
+		return ioctl(mux, SIOCKCMUNATTACH, &ku);
+	return ioctl(mux, SIOCMSGMUXUNATTACH, &mu);
+}
+
+/* A new socket on @mux's multiplexor, or -1. */
+int mux_clone(enum mux_kind kind, int mux)
+{
+	struct msgmux_clone mc = { .fd = -1 };
+	struct kcm_clone kc = { .fd = -1 };
+
+	if (kind == MUX_KCM)
+		return ioctl(mux, SIOCKCMCLONE, &kc) ? -1 : kc.fd;
+	return ioctl(mux, SIOCMSGMUXCLONE, &mc) ? -1 : mc.fd;
+}
+
+/*
+ * Messages as the application sees them.  With the header in the message
+ * (KCM, KEEP_HDR, BPF) a message is a 4-byte big-endian payload length
+ * then the payload; stripped, it is the payload alone.  The payload is
+ * fill_pattern(@seed).
+ */
+static bool hdr_in_msg(const struct mux_cfg *c)
+{
+	return c->kind == MUX_KCM || c->mode != FRAME_STRIP;
+}
+
+size_t msg_make(const struct mux_cfg *c, void *buf, size_t payload,
+		unsigned int seed)
+{
+	size_t hdr = hdr_in_msg(c) ? HDR_LEN : 0;
+
+	if (hdr)
+		put_be32(buf, payload);
+	fill_pattern((char *)buf + hdr, payload, seed);
+	return hdr + payload;
+}
+
+/* True if @buf (@len bytes) is what msg_make(@payload, @seed) made. */
+bool msg_check(const struct mux_cfg *c, const void *buf, size_t len,
+	       size_t payload, unsigned int seed)
+{
+	size_t hdr = hdr_in_msg(c) ? HDR_LEN : 0;
+	char *want = malloc(hdr + payload + 1);
+	bool ok;
+
+	if (!want)
+		return false;
+	msg_make(c, want, payload, seed);
+	ok = len == hdr + payload && !memcmp(buf, want, len);
+	free(want);
+	return ok;
+}
+
+/* The bytes on the TCP connection for one message; returns their count. */
+size_t wire_of(const struct mux_cfg *c, void *wire, const void *msg,
+	       size_t len)
+{
+	if (hdr_in_msg(c)) {
+		memcpy(wire, msg, len);
+		return len;
+	}
+	put_be32(wire, len);
+	memcpy((char *)wire + HDR_LEN, msg, len);
+	return HDR_LEN + len;
+}
+
+/* The peer writes one message into its TCP socket. */
+int peer_send(const struct mux_cfg *c, int tcp, const void *msg, size_t len)
+{
+	char *wire = malloc(len + HDR_LEN);
+	int ret;
+
+	if (!wire)
+		return -1;
+	ret = write_full(tcp, wire, wire_of(c, wire, msg, len));
+	free(wire);
+	return ret;
+}
+
+/*
+ * The peer reads one message from its TCP socket and returns it as the
+ * application would have sent it; -1 on timeout, EOF or if it is larger
+ * than @cap.
+ */
+ssize_t peer_recv(const struct mux_cfg *c, int tcp, void *buf, size_t cap,
+		  int timeout_ms)
+{
+	size_t hdr = hdr_in_msg(c) ? HDR_LEN : 0;
+	unsigned char h[HDR_LEN];
+	uint32_t n;
+
+	if (read_full(tcp, h, HDR_LEN, timeout_ms) != HDR_LEN)
+		return -1;
+	n = get_be32(h);
+	if (n + hdr > cap) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memcpy(buf, h, hdr);
+	if (read_full(tcp, (char *)buf + hdr, n, timeout_ms) != n)
+		return -1;
+	return hdr + n;
+}
+
+/*
+ * send() one message.  KCM's SOCK_SEQPACKET ends a message only at
+ * MSG_EOR (as if MSGMUX_EXPLICIT_EOR were always on), so KCM gets it on
+ * every send; msgmux needs none.
+ */
+ssize_t mux_send(const struct mux_cfg *c, int fd, const void *buf,
+		 size_t len, int flags)
+{
+	if (c->kind == MUX_KCM)
+		flags |= MSG_EOR;
+	return send(fd, buf, len, flags);
 }
