@@ -23,14 +23,20 @@
 #include "libmsgmux.h"
 #include "util.h"
 
-int sockopt_int(int fd, int opt)
+/* An int socket option's value, or -errno. */
+int sockopt_level_int(int fd, int level, int opt)
 {
 	socklen_t len = sizeof(int);
 	int v = -1;
 
-	if (getsockopt(fd, SOL_SOCKET, opt, &v, &len))
+	if (getsockopt(fd, level, opt, &v, &len))
 		return -errno;
 	return v;
+}
+
+int sockopt_int(int fd, int opt)
+{
+	return sockopt_level_int(fd, SOL_SOCKET, opt);
 }
 
 unsigned long fd_inode(int fd)

@@ -27,6 +27,7 @@ struct proc_row {
 };
 
 int sockopt_int(int fd, int opt);
+int sockopt_level_int(int fd, int level, int opt);
 unsigned long fd_inode(int fd);
 char *read_file(const char *path);
 bool looks_like_pointer(const char *tok);
