@@ -193,6 +193,8 @@ struct msgmux_peer {
  * @frame: the framing in force for this connection (a copy of the mux's).
  * @rx_hdr_len: header length of the message being parsed; strparser
  *	context only (it runs one message at a time).
+ * @rx_partial: bytes of the message being parsed that have arrived, as of
+ *	the last parse; strparser context.
  * @rx_held: a parsed message that no upper socket could take; protected
  *	by &msgmux_mux.lock.
  * @rx_wait_node: entry in &msgmux_mux.rx_waiting while @rx_held is set.
@@ -232,6 +234,7 @@ struct msgmux_psock {
 	struct sk_buff *bpf_skb;
 	struct msgmux_frame frame;
 	unsigned int rx_hdr_len;
+	unsigned int rx_partial;
 	struct sk_buff *rx_held;
 	struct list_head rx_wait_node;
 

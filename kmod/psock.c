@@ -122,6 +122,8 @@ static int msgmux_strp_parse(struct strparser *strp, struct sk_buff *skb)
 	unsigned int off = strp_msg(skb)->offset;
 	int len;
 
+	/* strparser frees the partial message before it calls abort. */
+	psock->rx_partial = skb->len - off;
 	if (!psock->bpf_prog)
 		return msgmux_frame_parse(&psock->frame, skb, off,
 					  &psock->rx_hdr_len);
@@ -437,16 +439,16 @@ static bool msgmux_psock_unlink(struct msgmux_psock *psock)
 	return mine;
 }
 
-/* Swap in msgmux's callbacks; -EALREADY/-EBUSY if the socket is taken. */
+/* Swap in msgmux's callbacks; -EALREADY if the socket is taken. */
 static int msgmux_psock_hook(struct msgmux_psock *psock)
 {
 	struct sock *csk = psock->sk;
 	int err = 0;
 
 	write_lock_bh(&csk->sk_callback_lock);
+	/* Attached here, to another mux, to KCM, or to sockmap: taken. */
 	if (csk->sk_user_data) {
-		err = csk->sk_data_ready == msgmux_psock_data_ready ?
-		      -EALREADY : -EBUSY;
+		err = -EALREADY;
 		goto out;
 	}
 	psock->save_data_ready = csk->sk_data_ready;
@@ -533,6 +535,7 @@ static int msgmux_psock_attach(struct msgmux_mux *mux, struct socket *csock,
 
 err_unlock:
 	release_sock(csk);
+	strp_stop(&psock->strp);
 	strp_done(&psock->strp);
 err_free:
 	kfree_skb(psock->bpf_skb);
@@ -551,9 +554,9 @@ err_free:
  * Context: process context.
  * Return: 0; -EBADF or -ENOTSOCK for a bad @fd; -EOPNOTSUPP for a socket
  * that is not TCP over IPv4 or IPv6; -ENOTCONN for one that is not
- * connected (listening included); -EALREADY if it is attached to a mux
- * already; -EBUSY if another layer uses it; -EBADF or -EINVAL for a bad
- * @bpf_fd; -ENOMEM.
+ * connected (listening included); -EALREADY if it is attached already (to
+ * a mux, KCM or sockmap); -EBUSY if an upper layer protocol (kTLS) owns
+ * it; -EBADF or -EINVAL for a bad @bpf_fd; -ENOMEM.
  */
 int msgmux_attach(struct msgmux_sock *msk, int fd, int bpf_fd, u32 *conn_id)
 {
@@ -582,13 +585,21 @@ err_put_sock:
 	return err;
 }
 
-/* Bytes of a partial message the parser holds (and will drop). */
+/*
+ * Bytes of a partial message the parser holds (and will drop), or, after
+ * a parse error, held (and dropped already).
+ */
 static unsigned int msgmux_psock_partial(struct msgmux_psock *psock)
 {
-	unsigned int n;
+	struct sk_buff *head;
+	unsigned int n = 0;
 
 	lock_sock(psock->sk);
-	n = psock->strp.skb_head ? psock->strp.skb_head->len : 0;
+	head = psock->strp.skb_head;
+	if (head)
+		n = head->len - strp_msg(head)->offset;
+	else if (psock->err)
+		n = psock->rx_partial;
 	release_sock(psock->sk);
 	return n;
 }

@@ -19,6 +19,7 @@
 #include <linux/poll.h>
 #include <linux/socket.h>
 #include <net/sock.h>
+#include <net/tcp_states.h>
 
 #include "compat.h"
 #include "msgmux.h"
@@ -356,6 +357,12 @@ static void msgmux_sock_init(struct socket *sock, struct sock *sk,
 	sock->ops = ops;
 	sock_init_data(sock, sk);
 	sk->sk_destruct = msgmux_sk_destruct;
+	/*
+	 * A mux socket is a message endpoint from the start: the datagram
+	 * helpers (skb_recv_datagram()) refuse to wait on a SEQPACKET socket
+	 * in any other state.
+	 */
+	sk->sk_state = TCP_ESTABLISHED;
 	msk->ino = SOCK_INODE(sock)->i_ino;
 	INIT_LIST_HEAD(&msk->rx_ready_node);
 	skb_queue_head_init(&msk->tx_parts);

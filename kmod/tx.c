@@ -162,7 +162,7 @@ static int msgmux_tx_frame(struct msgmux_psock *psock,
 		n = msgmux_frame_parse(f, head, 0, &hdr_len);
 		if (n == -EMSGSIZE)
 			return n;
-		return n == len ? 0 : -EINVAL;
+		return n > 0 && n == len ? 0 : -EINVAL;
 	}
 	n = msgmux_frame_encode(f, len, hdr);
 	if (n < 0)
