@@ -435,7 +435,11 @@ static void peer_expect_bytes(struct __test_metadata *_metadata, int peer,
 	EXPECT_EQ(0, memcmp(got, want, len));
 }
 
-/* Zero-length messages are legal both ways, and are not EOF. */
+/*
+ * Zero-length messages are legal both ways, and are not EOF.  (KCM has
+ * none: its send() of nothing returns 0 and writes nothing, and a
+ * zero length on the wire is a message of just the 4-byte header.)
+ */
 TEST_F(mm, zero_length_messages)
 {
 	static const char empty[HDR_LEN];
