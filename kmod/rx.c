@@ -37,7 +37,7 @@ static void msgmux_rfree(struct sk_buff *skb)
 	struct msgmux_sock *msk = msgmux_sk(sk);
 
 	atomic_sub(skb->truesize, &sk->sk_rmem_alloc);
-	/* Order the uncharge before the lockless reads below. */
+	/* Pairs with the barrier in __msgmux_rx_steer(). */
 	smp_mb__after_atomic();
 
 	if (READ_ONCE(msk->rx_ready) || READ_ONCE(msk->rx_disabled) ||
@@ -84,12 +84,23 @@ static bool __msgmux_rx_steer(struct msgmux_mux *mux, struct sk_buff *skb)
 		return false;
 
 	msgmux_rx_queue(msk, skb);
-	if (msgmux_rx_has_room(msk)) {
-		list_move_tail(&msk->rx_ready_node, &mux->rx_ready);
-	} else {
-		list_del_init(&msk->rx_ready_node);
+	if (!msgmux_rx_has_room(msk)) {
 		WRITE_ONCE(msk->rx_ready, false);
+		/*
+		 * Pairs with the barrier in msgmux_rfree(): either it sees
+		 * !rx_ready and makes the socket ready again, or we see its
+		 * uncharge here.  Without it, a reader draining the socket
+		 * right now could leave it unready for good, with a
+		 * connection paused on a held message.
+		 */
+		smp_mb();
+		if (!msgmux_rx_has_room(msk)) {
+			list_del_init(&msk->rx_ready_node);
+			return true;
+		}
+		WRITE_ONCE(msk->rx_ready, true);
 	}
+	list_move_tail(&msk->rx_ready_node, &mux->rx_ready);
 	return true;
 }
 

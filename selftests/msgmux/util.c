@@ -122,7 +122,7 @@ static int proc_find(const char *kind, unsigned long key, struct proc_row *row)
 	while (fgets(line, sizeof(line), f)) {
 		if (proc_parse(line, &r) || strcmp(r.kind, kind))
 			continue;
-		if ((!strcmp(kind, "sock") && r.ino == key) ||
+		if ((strcmp(kind, "mux") && r.ino == key) ||
 		    (!strcmp(kind, "mux") && r.mux == key)) {
 			*row = r;
 			ret = 0;
@@ -136,6 +136,11 @@ static int proc_find(const char *kind, unsigned long key, struct proc_row *row)
 int proc_find_sock(unsigned long ino, struct proc_row *row)
 {
 	return proc_find("sock", ino, row);
+}
+
+int proc_find_conn(unsigned long ino, struct proc_row *row)
+{
+	return proc_find("conn", ino, row);
 }
 
 int proc_find_mux(unsigned int mux, struct proc_row *row)

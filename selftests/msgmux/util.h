@@ -33,6 +33,8 @@ char *read_file(const char *path);
 bool looks_like_pointer(const char *tok);
 int proc_find_sock(unsigned long ino, struct proc_row *row);
 int proc_find_mux(unsigned int mux, struct proc_row *row);
+/* The connection line of an attached TCP socket, by its inode. */
+int proc_find_conn(unsigned long ino, struct proc_row *row);
 
 /* ---- sockets and waiting ------------------------------------------------ */
 
