@@ -317,24 +317,8 @@ static struct proto_ops msgmux_seqpacket_ops __ro_after_init = {
 	.mmap = sock_no_mmap,
 };
 
-static struct proto_ops msgmux_dgram_ops __ro_after_init = {
-	.owner = THIS_MODULE,
-	.release = msgmux_release,
-	.bind = msgmux_bind,
-	.connect = msgmux_connect,
-	.socketpair = sock_no_socketpair,
-	.accept = msgmux_accept,
-	.getname = msgmux_getname,
-	.poll = msgmux_poll,
-	.ioctl = msgmux_ioctl,
-	.listen = msgmux_listen,
-	.shutdown = msgmux_shutdown,
-	.setsockopt = msgmux_setsockopt,
-	.getsockopt = msgmux_getsockopt,
-	.sendmsg = msgmux_sendmsg,
-	.recvmsg = msgmux_recvmsg,
-	.mmap = sock_no_mmap,
-};
+/* The same handlers for now: a copy made at init (see below). */
+static struct proto_ops msgmux_dgram_ops __ro_after_init;
 
 static const struct proto_ops *msgmux_ops_for_type(int type)
 {
@@ -472,5 +456,6 @@ void msgmux_sock_init_family(int family)
 {
 	msgmux_family_ops.family = family;
 	msgmux_seqpacket_ops.family = family;
-	msgmux_dgram_ops.family = family;
+	/* The types differ only once connections are made in the kernel. */
+	msgmux_dgram_ops = msgmux_seqpacket_ops;
 }
