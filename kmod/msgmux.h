@@ -204,6 +204,8 @@ struct msgmux_peer {
  *	lock_sock(@sk).
  * @tx_stopped: msgmux may no longer write to @sk; protected by
  *	lock_sock(@sk).
+ * @tx_mid: part of a message has been written and not all of it;
+ *	protected by lock_sock(@sk).
  * @tx_work: writes @txq when TCP has room again.
  * @fail_work: takes the connection out of service after an error, in
  *	process context.
@@ -241,6 +243,7 @@ struct msgmux_psock {
 	struct sk_buff_head txq;
 	unsigned int tx_off;
 	bool tx_stopped;
+	bool tx_mid;
 	struct work_struct tx_work;
 
 	struct work_struct fail_work;
@@ -334,7 +337,7 @@ struct msgmux_sock {
 struct msgmux_net *msgmux_pernet(const struct net *net);
 
 /* mux.c */
-int msgmux_mux_create(struct net *net, struct msgmux_sock *msk);
+struct msgmux_mux *msgmux_mux_create(struct net *net);
 void msgmux_mux_add_sock(struct msgmux_mux *mux, struct msgmux_sock *msk);
 void msgmux_mux_del_sock(struct msgmux_sock *msk, long timeo);
 void msgmux_mux_get(struct msgmux_mux *mux);
@@ -358,6 +361,7 @@ bool msgmux_frame_strips(const struct msgmux_frame *f);
 /* psock.c */
 int msgmux_attach(struct msgmux_sock *msk, int fd, int bpf_fd, u32 *conn_id);
 int msgmux_unattach(struct msgmux_sock *msk, int fd);
+int msgmux_unattach_id(struct msgmux_sock *msk, u32 id);
 void msgmux_psock_put(struct msgmux_psock *psock);
 void msgmux_psock_push(struct msgmux_psock *psock);
 void msgmux_psock_kick(struct msgmux_psock *psock);
@@ -366,7 +370,7 @@ void msgmux_psock_detach_all(struct msgmux_mux *mux, long timeo);
 /* rx.c */
 void msgmux_rx_deliver(struct msgmux_psock *psock, struct sk_buff *skb);
 void msgmux_rx_enable(struct msgmux_sock *msk);
-void msgmux_rx_disable(struct msgmux_sock *msk);
+void msgmux_rx_disable(struct msgmux_sock *msk, bool closing);
 void __msgmux_rx_release_held(struct msgmux_psock *psock);
 void msgmux_rx_notify(struct msgmux_mux *mux, struct msgmux_psock *psock,
 		      unsigned int dropped);

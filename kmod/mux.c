@@ -19,8 +19,6 @@
  * __msgmux_mux_link_sock() - add an upper socket to a mux's member list
  * @mux: the mux; the caller holds &mux->lock.
  * @msk: a socket not yet in any mux.
- *
- * Takes a reference on @mux for @msk.
  */
 static void __msgmux_mux_link_sock(struct msgmux_mux *mux,
 				   struct msgmux_sock *msk)
@@ -34,21 +32,23 @@ static void __msgmux_mux_link_sock(struct msgmux_mux *mux,
 }
 
 /**
- * msgmux_mux_create() - create a mux with its first upper socket
+ * msgmux_mux_create() - create an empty mux
  * @net: the namespace of the new mux.
- * @msk: the first upper socket, not yet visible to anyone.
+ *
+ * The mux is listed in its namespace at once; its first socket joins with
+ * msgmux_mux_add_sock(), inheriting the reference returned here.
  *
  * Context: process context; takes &msgmux_net.lock.
- * Return: 0, or -ENOMEM.
+ * Return: the mux with one reference, or NULL.
  */
-int msgmux_mux_create(struct net *net, struct msgmux_sock *msk)
+struct msgmux_mux *msgmux_mux_create(struct net *net)
 {
 	struct msgmux_net *mn = msgmux_pernet(net);
 	struct msgmux_mux *mux;
 
 	mux = kzalloc(sizeof(*mux), GFP_KERNEL);
 	if (!mux)
-		return -ENOMEM;
+		return NULL;
 
 	mux->net = net;
 	refcount_set(&mux->refcnt, 1);
@@ -61,27 +61,25 @@ int msgmux_mux_create(struct net *net, struct msgmux_sock *msk)
 	INIT_LIST_HEAD(&mux->rx_waiting);
 	msgmux_frame_default(&mux->frame);
 
-	spin_lock_bh(&mux->lock);
-	__msgmux_mux_link_sock(mux, msk);
-	spin_unlock_bh(&mux->lock);
-
 	mutex_lock(&mn->lock);
 	mux->id = mn->next_mux_id++;
 	list_add_tail(&mux->net_node, &mn->muxes);
 	mutex_unlock(&mn->lock);
-	return 0;
+	return mux;
 }
 
 /**
- * msgmux_mux_add_sock() - add another upper socket to an existing mux
- * @mux: the mux; the caller holds a reference on it (its own socket's).
- * @msk: a new socket, not yet in any mux.
+ * msgmux_mux_add_sock() - make an upper socket a member of a mux
+ * @mux: the mux.
+ * @msk: a socket whose struct sock is fully initialised (the mux's other
+ *	paths may reach it as soon as it is listed), not yet in any mux.
+ *
+ * @msk takes over a reference on @mux that the caller holds.
  *
  * Context: any context that may take &mux->lock with BH disabled.
  */
 void msgmux_mux_add_sock(struct msgmux_mux *mux, struct msgmux_sock *msk)
 {
-	refcount_inc(&mux->refcnt);
 	spin_lock_bh(&mux->lock);
 	__msgmux_mux_link_sock(mux, msk);
 	spin_unlock_bh(&mux->lock);

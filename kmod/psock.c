@@ -63,8 +63,12 @@ static void msgmux_psock_write_space(struct sock *sk)
 
 	read_lock_bh(&sk->sk_callback_lock);
 	psock = msgmux_psock_of(sk);
-	if (likely(psock) && !skb_queue_empty_lockless(&psock->txq))
-		msgmux_psock_kick(psock);
+	if (likely(psock)) {
+		if (!skb_queue_empty_lockless(&psock->txq))
+			msgmux_psock_kick(psock);
+		/* TCP's own: clears SOCK_NOSPACE, wakes a flushing detach. */
+		psock->save_write_space(sk);
+	}
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
@@ -80,6 +84,9 @@ static void msgmux_psock_state_change(struct sock *sk)
 		if (err || sk->sk_state == TCP_CLOSE)
 			msgmux_psock_fail(psock, -(err ? : EPIPE),
 					  MSGMUX_CONN_TCP_ERROR);
+		else if (sk->sk_state == TCP_CLOSE_WAIT)
+			/* The peer sent FIN: no message can arrive any more. */
+			msgmux_psock_fail(psock, -EPIPE, MSGMUX_CONN_CLOSED);
 		/* Whoever waits on the TCP socket itself still wakes. */
 		psock->save_state_change(sk);
 	}
@@ -97,6 +104,17 @@ static struct msgmux_psock *msgmux_strp_psock(struct strparser *strp)
  * start, and mis-frames once TCP coalesces segments); a copy of the first
  * bytes into a private skb gives the program the message's start.
  */
+static int msgmux_bpf_run(struct msgmux_psock *psock, struct sk_buff *skb)
+{
+	int ret;
+
+	/* strparser may call us from process context: BPF needs RCU. */
+	rcu_read_lock();
+	ret = bpf_prog_run_save_cb(psock->bpf_prog, skb);
+	rcu_read_unlock();
+	return ret;
+}
+
 static int msgmux_bpf_parse(struct msgmux_psock *psock, struct sk_buff *skb)
 {
 	unsigned int off = strp_msg(skb)->offset;
@@ -104,7 +122,7 @@ static int msgmux_bpf_parse(struct msgmux_psock *psock, struct sk_buff *skb)
 	unsigned int n;
 
 	if (!off)
-		return bpf_prog_run_save_cb(psock->bpf_prog, skb);
+		return msgmux_bpf_run(psock, skb);
 
 	n = min_t(unsigned int, skb->len - off, skb_tailroom(view) +
 		  skb_headlen(view));
@@ -113,7 +131,7 @@ static int msgmux_bpf_parse(struct msgmux_psock *psock, struct sk_buff *skb)
 	view->len = 0;
 	if (skb_copy_bits(skb, off, skb_put(view, n), n))
 		return -EBADMSG;
-	return bpf_prog_run_save_cb(psock->bpf_prog, view);
+	return msgmux_bpf_run(psock, view);
 }
 
 static int msgmux_strp_parse(struct strparser *strp, struct sk_buff *skb)
@@ -268,6 +286,16 @@ static int __msgmux_psock_write(struct msgmux_psock *psock, long *timeo)
 	sock_owned_by_me(sk);
 
 	while (!psock->tx_stopped && (skb = skb_peek(&psock->txq))) {
+		/*
+		 * Writing to a failed TCP socket would consume its SO_ERROR
+		 * and raise SIGPIPE in whichever sender pushes.
+		 */
+		if (READ_ONCE(sk->sk_err) || sk->sk_shutdown & SEND_SHUTDOWN) {
+			msgmux_psock_fail(psock, -(READ_ONCE(sk->sk_err) ? :
+						   EPIPE),
+					  MSGMUX_CONN_TCP_ERROR);
+			return -EPIPE;
+		}
 		ret = skb_send_sock_locked(sk, skb, psock->tx_off,
 					   skb->len - psock->tx_off);
 		if (ret == -EAGAIN && timeo && *timeo) {
@@ -283,11 +311,13 @@ static int __msgmux_psock_write(struct msgmux_psock *psock, long *timeo)
 			return ret;
 		}
 		psock->tx_off += ret;
+		psock->tx_mid = true;
 		if (psock->tx_off < skb->len)
 			continue;
 
 		skb_unlink(skb, &psock->txq);
 		psock->tx_off = 0;
+		psock->tx_mid = !MSGMUX_TX_CB(skb)->eom;
 		if (MSGMUX_TX_CB(skb)->eom)
 			WRITE_ONCE(psock->stats.tx_msgs,
 				   psock->stats.tx_msgs + 1);
@@ -403,12 +433,16 @@ static struct msgmux_psock *msgmux_psock_alloc(struct msgmux_mux *mux,
 static void msgmux_psock_link(struct msgmux_psock *psock)
 {
 	struct msgmux_mux *mux = psock->mux;
+	struct msgmux_sock *msk;
 
 	spin_lock_bh(&mux->lock);
 	psock->id = mux->next_conn_id++;
 	psock->frame = mux->frame;
 	list_add_tail(&psock->mux_node, &mux->psocks);
 	mux->npsocks++;
+	/* A writer polling for POLLOUT can now queue a message. */
+	list_for_each_entry(msk, &mux->socks, mux_node)
+		msk->sk.sk_write_space(&msk->sk);
 	spin_unlock_bh(&mux->lock);
 }
 
@@ -527,10 +561,13 @@ static int msgmux_psock_attach(struct msgmux_mux *mux, struct socket *csock,
 		WRITE_ONCE(csk->sk_rcvbuf, psock->frame.max_size);
 	*conn_id = psock->id;
 	trace_msgmux_conn_attach(mux->id, psock->id, csk->sk_family, prog);
-	release_sock(csk);
-
-	/* Parse what arrived before the hook. */
+	/*
+	 * Parse what arrived before the hook.  Queued while we own the
+	 * socket: once released, a reset in the backlog or an unattach may
+	 * free the psock, and detach's strp_done() cancels this work.
+	 */
 	strp_check_rcv(&psock->strp);
+	release_sock(csk);
 	return 0;
 
 err_unlock:
@@ -606,17 +643,21 @@ static unsigned int msgmux_psock_partial(struct msgmux_psock *psock)
 
 /*
  * Write what is queued, waiting up to @timeo, then stop writing for good
- * and drop (and count) whatever is left.
+ * and drop (and count) whatever is left.  A message cut in the middle
+ * would make the peer misframe everything after it, so then the TCP
+ * connection is aborted instead of handed back.
  */
 static void msgmux_psock_flush(struct msgmux_psock *psock, long timeo)
 {
 	struct sock *sk = psock->sk;
 	unsigned int left = 0;
 	struct sk_buff *skb;
+	bool cut;
 
 	lock_sock(sk);
-	if (!psock->err)
+	if (!psock->err || psock->reason == MSGMUX_CONN_CLOSED)
 		__msgmux_psock_write(psock, &timeo);
+	cut = psock->tx_mid;
 	psock->tx_stopped = true;
 	release_sock(sk);
 
@@ -628,6 +669,8 @@ static void msgmux_psock_flush(struct msgmux_psock *psock, long timeo)
 		WRITE_ONCE(psock->stats.dropped, psock->stats.dropped + left);
 		WRITE_ONCE(psock->stats.errors, psock->stats.errors + 1);
 	}
+	if (cut)
+		tcp_abort(sk, ECONNABORTED);
 }
 
 /*
@@ -639,6 +682,8 @@ static void msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
 	struct msgmux_mux *mux = psock->mux;
 	unsigned int dropped;
 
+	/* Still hooked: nobody can attach the socket while this waits. */
+	msgmux_psock_flush(psock, timeo);
 	msgmux_psock_unhook(psock);
 	dropped = msgmux_psock_partial(psock);
 	strp_done(&psock->strp);
@@ -648,7 +693,6 @@ static void msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
 	spin_unlock_bh(&mux->lock);
 
 	msgmux_psock_cancel(psock, &psock->tx_work);
-	msgmux_psock_flush(psock, timeo);
 	if (psock->err) {
 		trace_msgmux_conn_error(mux->id, psock->id, psock->err,
 					psock->reason, dropped);
@@ -675,13 +719,13 @@ static void msgmux_psock_fail_work(struct work_struct *work)
  * list; NULL if the socket is not attached to @mux.
  */
 static struct msgmux_psock *msgmux_psock_take(struct msgmux_mux *mux,
-					      struct sock *csk)
+					      struct sock *csk, u32 id)
 {
 	struct msgmux_psock *psock, *found = NULL;
 
 	spin_lock_bh(&mux->lock);
 	list_for_each_entry(psock, &mux->psocks, mux_node) {
-		if (psock->sk == csk) {
+		if (psock->sk == csk || (id && psock->id == id)) {
 			found = psock;
 			__msgmux_psock_unlink(psock);
 			break;
@@ -691,6 +735,15 @@ static struct msgmux_psock *msgmux_psock_take(struct msgmux_mux *mux,
 	return found;
 }
 
+/* Detach a connection taken out of the list on behalf of @msk. */
+static void msgmux_psock_leave(struct msgmux_sock *msk,
+			       struct msgmux_psock *psock)
+{
+	msgmux_psock_cancel(psock, &psock->fail_work);
+	msgmux_psock_detach(psock, sock_flag(&msk->sk, SOCK_LINGER) ?
+			    msk->sk.sk_lingertime : 0);
+}
+
 /**
  * msgmux_unattach() - SIOCMSGMUXUNATTACH: give a TCP socket back
  * @msk: a socket of the mux.
@@ -698,7 +751,8 @@ static struct msgmux_psock *msgmux_psock_take(struct msgmux_mux *mux,
  *
  * Messages already queued for the connection are written first, waiting
  * up to @msk's SO_LINGER time (not at all without SO_LINGER); what TCP
- * cannot take by then is dropped and counted.
+ * cannot take by then is dropped and counted, and if that cuts a message
+ * in two the TCP connection is aborted (ECONNABORTED).
  *
  * Context: process context.
  * Return: 0, -EBADF or -ENOTSOCK for a bad @fd, -EINVAL if it is not
@@ -713,14 +767,29 @@ int msgmux_unattach(struct msgmux_sock *msk, int fd)
 	csock = sockfd_lookup(fd, &err);
 	if (!csock)
 		return err;
-	psock = msgmux_psock_take(msk->mux, csock->sk);
+	psock = msgmux_psock_take(msk->mux, csock->sk, 0);
 	sockfd_put(csock);
 	if (!psock)
 		return -EINVAL;
+	msgmux_psock_leave(msk, psock);
+	return 0;
+}
 
-	msgmux_psock_cancel(psock, &psock->fail_work);
-	msgmux_psock_detach(psock, sock_flag(&msk->sk, SOCK_LINGER) ?
-			    msk->sk.sk_lingertime : 0);
+/**
+ * msgmux_unattach_id() - give back the connection with a given id
+ * @msk: a socket of the mux.
+ * @id: the connection's id.
+ *
+ * Context: process context.
+ * Return: 0, or -EINVAL if the mux has no such connection.
+ */
+int msgmux_unattach_id(struct msgmux_sock *msk, u32 id)
+{
+	struct msgmux_psock *psock = msgmux_psock_take(msk->mux, NULL, id);
+
+	if (!psock)
+		return -EINVAL;
+	msgmux_psock_leave(msk, psock);
 	return 0;
 }
 

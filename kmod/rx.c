@@ -25,6 +25,9 @@
 
 #include "msgmux.h"
 
+/* Notifications a socket's error queue holds at most. */
+#define MSGMUX_ERRQ_MAX	64
+
 static void __msgmux_rx_make_ready(struct msgmux_sock *msk);
 
 /*
@@ -174,15 +177,33 @@ void msgmux_rx_enable(struct msgmux_sock *msk)
 	spin_unlock_bh(&mux->lock);
 }
 
+/* Caller holds &mux->lock.  Any other socket that receives, full or not. */
+static struct msgmux_sock *__msgmux_rx_any_other(struct msgmux_mux *mux,
+						 struct msgmux_sock *self)
+{
+	struct msgmux_sock *msk;
+
+	lockdep_assert_held(&mux->lock);
+
+	list_for_each_entry(msk, &mux->socks, mux_node)
+		if (msk != self && !msk->rx_disabled)
+			return msk;
+	return NULL;
+}
+
 /**
  * msgmux_rx_disable() - take an upper socket out of steering
- * @msk: the socket; its queued messages move to the mux's other sockets,
- *	or stay if there is none.
+ * @msk: the socket; its queued messages move to the mux's other sockets
+ *	that have room.
+ * @closing: @msk is being closed: messages no socket has room for go to
+ *	another receiving socket all the same (over its SO_RCVBUF); only
+ *	with no other receiving socket do they stay, to go with @msk.
  *
  * Context: process context, with lock_sock() held on @msk.
  */
-void msgmux_rx_disable(struct msgmux_sock *msk)
+void msgmux_rx_disable(struct msgmux_sock *msk, bool closing)
 {
+	struct msgmux_sock *other;
 	struct msgmux_mux *mux = msk->mux;
 	struct sk_buff_head moved;
 	struct sk_buff *skb;
@@ -207,20 +228,28 @@ void msgmux_rx_disable(struct msgmux_sock *msk)
 
 	spin_lock_bh(&mux->lock);
 	while ((skb = __skb_dequeue(&moved))) {
-		if (!__msgmux_rx_steer(mux, skb)) {
+		if (__msgmux_rx_steer(mux, skb))
+			continue;
+		other = closing ? __msgmux_rx_any_other(mux, msk) : NULL;
+		if (!other) {
 			/* Nobody else can take them: they stay here. */
 			__skb_queue_head(&moved, skb);
 			break;
 		}
+		msgmux_rx_queue(other, skb);
 	}
 	spin_unlock_bh(&mux->lock);
 
+	if (skb_queue_empty(&moved))
+		return;
 	while ((skb = __skb_dequeue_tail(&moved))) {
 		skb->sk = &msk->sk;
 		skb->destructor = msgmux_rfree;
 		atomic_add(skb->truesize, &msk->sk.sk_rmem_alloc);
 		skb_queue_head(&msk->sk.sk_receive_queue, skb);
 	}
+	/* A reader that found the queue empty while it was spliced out. */
+	msk->sk.sk_data_ready(&msk->sk);
 }
 
 /**
@@ -247,11 +276,10 @@ void __msgmux_rx_release_held(struct msgmux_psock *psock)
 	list_del_init(&psock->rx_wait_node);
 	if (__msgmux_rx_steer(mux, skb))
 		return;
-	list_for_each_entry(msk, &mux->socks, mux_node) {
-		if (!msk->rx_disabled) {
-			msgmux_rx_queue(msk, skb);
-			return;
-		}
+	msk = __msgmux_rx_any_other(mux, NULL);
+	if (msk) {
+		msgmux_rx_queue(msk, skb);
+		return;
 	}
 	WRITE_ONCE(psock->stats.dropped, psock->stats.dropped + 1);
 	WRITE_ONCE(psock->stats.errors, psock->stats.errors + 1);
@@ -369,9 +397,11 @@ int msgmux_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
  * @psock: the connection; its @err, @reason and id are reported.
  * @dropped: bytes of a partial message lost with it.
  *
- * Each socket gets a &struct msgmux_conn_error on its error queue,
- * charged to its receive memory even over SO_RCVBUF: a socket whose queue
- * is full (the very case of backpressure) must still learn of it.
+ * Each socket gets a &struct msgmux_conn_error on its error queue.  The
+ * queue holds at most %MSGMUX_ERRQ_MAX notifications (more are only
+ * counted in /proc) and is not charged to SO_RCVBUF: a socket whose
+ * receive queue is full, the very case of backpressure, must still learn
+ * of failures, and unread notifications must not stop its messages.
  *
  * Context: process context.
  */
@@ -384,21 +414,24 @@ void msgmux_rx_notify(struct msgmux_mux *mux, struct msgmux_psock *psock,
 		.reason = psock->reason,
 		.dropped_bytes = dropped,
 	};
+
+	/* A peer's clean close that lost nothing is not an error. */
+	if (ce.reason == MSGMUX_CONN_CLOSED && !dropped)
+		ce.error = 0;
 	struct msgmux_sock *msk;
 	struct sk_buff *skb;
 
 	spin_lock_bh(&mux->lock);
 	list_for_each_entry(msk, &mux->socks, mux_node) {
 		WRITE_ONCE(msk->stats.errors, msk->stats.errors + 1);
+		if (skb_queue_len(&msk->sk.sk_error_queue) >= MSGMUX_ERRQ_MAX)
+			continue;
 		skb = alloc_skb(sizeof(ce), GFP_ATOMIC);
 		if (!skb)
 			continue;
 		skb_put_data(skb, &ce, sizeof(ce));
 		MSGMUX_RX_CB(skb)->conn_id = psock->id;
 		MSGMUX_RX_CB(skb)->peer = psock->peer;
-		skb->sk = &msk->sk;
-		skb->destructor = msgmux_rfree;
-		atomic_add(skb->truesize, &msk->sk.sk_rmem_alloc);
 		skb_queue_tail(&msk->sk.sk_error_queue, skb);
 		sk_error_report(&msk->sk);
 	}

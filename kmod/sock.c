@@ -60,7 +60,7 @@ static int msgmux_release(struct socket *sock)
 	msk = msgmux_sk(sk);
 
 	lock_sock(sk);
-	msgmux_rx_disable(msk);
+	msgmux_rx_disable(msk, true);
 	skb_queue_purge(&sk->sk_receive_queue);
 	skb_queue_purge(&sk->sk_error_queue);
 	msgmux_tx_purge(msk);
@@ -165,7 +165,7 @@ static int msgmux_setsockopt(struct socket *sock, int level, int optname,
 	if (optname == MSGMUX_EXPLICIT_EOR)
 		msk->explicit_eor = !!val;
 	else if (val)
-		msgmux_rx_disable(msk);
+		msgmux_rx_disable(msk, false);
 	else
 		msgmux_rx_enable(msk);
 	release_sock(&msk->sk);
@@ -234,7 +234,7 @@ static int msgmux_ioctl_attach(struct msgmux_sock *msk, void __user *uarg,
 	a.conn_id = id;
 	if (copy_to_user(uarg, &a, sizeof(a))) {
 		/* Nothing changes on error: give the connection back. */
-		msgmux_unattach(msk, a.fd);
+		msgmux_unattach_id(msk, id);
 		return -EFAULT;
 	}
 	return 0;
@@ -332,9 +332,13 @@ static const struct proto_ops *msgmux_ops_for_type(int type)
 	}
 }
 
-/* Set up a socket that is already a member of its mux. */
+/*
+ * Set up a socket, then make it a member of @mux, whose reference it
+ * takes over: the mux's paths may reach it from then on.
+ */
 static void msgmux_sock_init(struct socket *sock, struct sock *sk,
-			     const struct proto_ops *ops)
+			     const struct proto_ops *ops,
+			     struct msgmux_mux *mux)
 {
 	struct msgmux_sock *msk = msgmux_sk(sk);
 
@@ -350,6 +354,7 @@ static void msgmux_sock_init(struct socket *sock, struct sock *sk,
 	msk->ino = SOCK_INODE(sock)->i_ino;
 	INIT_LIST_HEAD(&msk->rx_ready_node);
 	skb_queue_head_init(&msk->tx_parts);
+	msgmux_mux_add_sock(mux, msk);
 	msgmux_rx_enable(msk);
 }
 
@@ -357,32 +362,24 @@ static int msgmux_create(struct net *net, struct socket *sock, int protocol,
 			 int kern)
 {
 	const struct proto_ops *ops = msgmux_ops_for_type(sock->type);
-	struct msgmux_sock *msk;
+	struct msgmux_mux *mux;
 	struct sock *sk;
-	int err;
 
 	if (!ops)
 		return -ESOCKTNOSUPPORT;
 	if (protocol)
 		return -EPROTONOSUPPORT;
 
-	sk = sk_alloc(net, msgmux_family, GFP_KERNEL, &msgmux_proto, kern);
-	if (!sk)
+	/* The core never calls release for a socket whose create failed. */
+	mux = msgmux_mux_create(net);
+	if (!mux)
 		return -ENOMEM;
-	msk = msgmux_sk(sk);
-
-	/*
-	 * The mux is made before the socket is initialised: a failure here
-	 * only has the bare sk to free (the core never calls release for a
-	 * socket whose create failed).
-	 */
-	err = msgmux_mux_create(net, msk);
-	if (err) {
-		sk_free(sk);
-		return err;
+	sk = sk_alloc(net, msgmux_family, GFP_KERNEL, &msgmux_proto, kern);
+	if (!sk) {
+		msgmux_mux_put(mux);
+		return -ENOMEM;
 	}
-
-	msgmux_sock_init(sock, sk, ops);
+	msgmux_sock_init(sock, sk, ops, mux);
 	return 0;
 }
 
@@ -417,8 +414,8 @@ int msgmux_clone(struct socket *osock, struct msgmux_clone __user *uarg)
 		sock_release(newsock);
 		return -ENOMEM;
 	}
-	msgmux_mux_add_sock(mux, msgmux_sk(newsk));
-	msgmux_sock_init(newsock, newsk, osock->ops);
+	msgmux_mux_get(mux);
+	msgmux_sock_init(newsock, newsk, osock->ops, mux);
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {

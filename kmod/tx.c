@@ -125,6 +125,9 @@ static struct msgmux_psock *__msgmux_tx_pick(struct msgmux_mux *mux,
 	lockdep_assert_held(&mux->lock);
 
 	list_for_each_entry(psock, &mux->psocks, mux_node) {
+		/* Failed, and about to leave: what it took would be lost. */
+		if (READ_ONCE(psock->err))
+			continue;
 		if (conn_id) {
 			if (psock->id == conn_id)
 				return psock;
@@ -140,6 +143,24 @@ static struct msgmux_psock *__msgmux_tx_pick(struct msgmux_mux *mux,
 	if (first)
 		mux->tx_next = first->id + 1;
 	return first;
+}
+
+/* Copy the first bytes of the message in @parts (built by several sends). */
+static unsigned int msgmux_tx_peek(struct sk_buff_head *parts, u8 *buf,
+				   unsigned int max)
+{
+	unsigned int n = 0, k;
+	struct sk_buff *skb;
+
+	skb_queue_walk(parts, skb) {
+		k = min(max - n, skb->len);
+		if (skb_copy_bits(skb, 0, buf + n, k))
+			break;
+		n += k;
+		if (n == max)
+			break;
+	}
+	return n;
 }
 
 /*
@@ -159,7 +180,8 @@ static int msgmux_tx_frame(struct msgmux_psock *psock,
 		return len > f->max_size ? -EMSGSIZE : 0;
 	if (!msgmux_frame_strips(f)) {
 		/* The application wrote the header: it must describe @len. */
-		n = msgmux_frame_parse(f, head, 0, &hdr_len);
+		n = msgmux_tx_peek(parts, hdr, sizeof(hdr));
+		n = msgmux_frame_decode(f, hdr, n, &hdr_len);
 		if (n == -EMSGSIZE)
 			return n;
 		return n > 0 && n == len ? 0 : -EINVAL;
