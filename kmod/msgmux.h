@@ -4,7 +4,7 @@
  *
  * DOC: Objects and locking
  *
- * msgmux has three kinds of object:
+ * msgmux has four kinds of object:
  *
  * - &struct msgmux_net: per network namespace state, reached through
  *   net_generic().  Lists the namespace's muxes for /proc/net/msgmux.
@@ -125,7 +125,7 @@ struct msgmux_frame {
  *	its namespace alive, and the mux dies with its last member.
  * @net_node: entry in &msgmux_net.muxes; protected by &msgmux_net.lock.
  * @id: the mux's id in /proc/net/msgmux; constant.
- * @refcnt: one reference per upper socket.
+ * @refcnt: one reference per upper socket and one per connection.
  * @lock: protects every field below it.  Taken with spin_lock_bh(): the
  *	receive path takes it from softirq context.
  * @socks: the upper sockets, by &msgmux_sock.mux_node.
@@ -141,6 +141,7 @@ struct msgmux_frame {
  * @rx_waiting: connections holding a parsed message that no upper socket
  *	could take, by &msgmux_psock.rx_wait_node; their parsers are paused.
  * @frame: the built-in framing; changes only while @psocks is empty.
+ * @gone: errors and drops of connections that have left.
  */
 struct msgmux_mux {
 	struct net *net;
@@ -159,6 +160,7 @@ struct msgmux_mux {
 	struct list_head rx_ready;
 	struct list_head rx_waiting;
 	struct msgmux_frame frame;
+	struct msgmux_stats gone;
 };
 
 /**
@@ -342,6 +344,8 @@ void msgmux_mux_add_sock(struct msgmux_mux *mux, struct msgmux_sock *msk);
 void msgmux_mux_del_sock(struct msgmux_sock *msk, long timeo);
 void msgmux_mux_get(struct msgmux_mux *mux);
 void msgmux_mux_put(struct msgmux_mux *mux);
+void msgmux_mux_retire_stats(struct msgmux_mux *mux,
+			     const struct msgmux_stats *s);
 
 /* frame.c */
 void msgmux_frame_default(struct msgmux_frame *f);

@@ -86,6 +86,22 @@ void msgmux_mux_add_sock(struct msgmux_mux *mux, struct msgmux_sock *msk)
 }
 
 /**
+ * msgmux_mux_retire_stats() - keep a departing connection's counters
+ * @mux: the mux.
+ * @s: the counters of a connection leaving /proc.
+ *
+ * /proc's mux line adds them, so drops and errors stay visible.
+ */
+void msgmux_mux_retire_stats(struct msgmux_mux *mux,
+			     const struct msgmux_stats *s)
+{
+	spin_lock_bh(&mux->lock);
+	mux->gone.dropped += READ_ONCE(s->dropped);
+	mux->gone.errors += READ_ONCE(s->errors);
+	spin_unlock_bh(&mux->lock);
+}
+
+/**
  * msgmux_mux_get() - take a reference on a mux
  * @mux: a mux the caller already holds a reference on.
  */

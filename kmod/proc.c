@@ -18,7 +18,8 @@
  * ``tcp6`` and its ``state`` the parser, ``frame`` or ``bpf``.  The
  * counters are messages and bytes received and sent, messages queued (to
  * read on a socket, to write on a connection), errors, and messages
- * dropped; a mux line sums its sockets.  The file lists only the reader's
+ * dropped; a mux line sums its sockets, and adds the errors and drops
+ * of its connections, past and present.  The file lists only the reader's
  * network namespace and never prints a kernel pointer.
  */
 #include <linux/proc_fs.h>
@@ -104,6 +105,7 @@ static void __msgmux_proc_show_conns(struct seq_file *seq,
 
 static void msgmux_proc_show_mux(struct seq_file *seq, struct msgmux_mux *mux)
 {
+	struct msgmux_psock *psock;
 	struct msgmux_stats sum = {};
 	struct msgmux_sock *msk;
 	u32 queued = 0;
@@ -112,6 +114,13 @@ static void msgmux_proc_show_mux(struct seq_file *seq, struct msgmux_mux *mux)
 	list_for_each_entry(msk, &mux->socks, mux_node) {
 		msgmux_stats_add(&sum, &msk->stats);
 		queued += skb_queue_len_lockless(&msk->sk.sk_receive_queue);
+	}
+	/* Drops and errors: the sockets', and every connection's. */
+	sum.dropped += mux->gone.dropped;
+	sum.errors += mux->gone.errors;
+	list_for_each_entry(psock, &mux->psocks, mux_node) {
+		sum.dropped += READ_ONCE(psock->stats.dropped);
+		sum.errors += READ_ONCE(psock->stats.errors);
 	}
 	seq_printf(seq, "mux  %-10u %-2u %-10s %-9s %-6s", mux->id, 0, "-", "-",
 		   "-");

@@ -164,6 +164,8 @@ static void msgmux_strp_rcv(struct strparser *strp, struct sk_buff *skb)
 		.peer = psock->peer,
 	};
 
+	/* Complete: nothing of it is partial any more. */
+	psock->rx_partial = 0;
 	if (!psock->bpf_prog && msgmux_frame_strips(&psock->frame)) {
 		cb.offset += psock->rx_hdr_len;
 		cb.len -= psock->rx_hdr_len;
@@ -693,6 +695,11 @@ static void msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
 	spin_unlock_bh(&mux->lock);
 
 	msgmux_psock_cancel(psock, &psock->tx_work);
+	if (dropped)
+		WRITE_ONCE(psock->stats.dropped, psock->stats.dropped + 1);
+	if (psock->err)
+		WRITE_ONCE(psock->stats.errors, psock->stats.errors + 1);
+	msgmux_mux_retire_stats(mux, &psock->stats);
 	if (psock->err) {
 		trace_msgmux_conn_error(mux->id, psock->id, psock->err,
 					psock->reason, dropped);

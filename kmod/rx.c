@@ -315,11 +315,21 @@ static void msgmux_rx_fill_addr(struct msghdr *msg, const struct sk_buff *skb)
  * and ours holds a &struct msgmux_rx_cb.
  */
 static int msgmux_recv_errqueue(struct sock *sk, struct msghdr *msg,
-				size_t len)
+				size_t len, int flags)
 {
-	struct sk_buff *skb = skb_dequeue(&sk->sk_error_queue);
+	struct sk_buff_head *q = &sk->sk_error_queue;
+	struct sk_buff *skb;
 	int copied;
 
+	if (flags & MSG_PEEK) {
+		spin_lock_bh(&q->lock);
+		skb = skb_peek(q);
+		if (skb)
+			skb_get(skb);
+		spin_unlock_bh(&q->lock);
+	} else {
+		skb = skb_dequeue(q);
+	}
 	if (!skb)
 		return -EAGAIN;
 	copied = min_t(size_t, len, skb->len);
@@ -360,10 +370,11 @@ int msgmux_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	int err;
 
 	if (flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE |
-		      MSG_WAITALL | MSG_CMSG_COMPAT | MSG_NOSIGNAL))
+		      MSG_WAITALL | MSG_CMSG_COMPAT | MSG_CMSG_CLOEXEC |
+		      MSG_NOSIGNAL))
 		return -EOPNOTSUPP;
 	if (flags & MSG_ERRQUEUE)
-		return msgmux_recv_errqueue(sk, msg, len);
+		return msgmux_recv_errqueue(sk, msg, len, flags);
 
 	skb = skb_recv_datagram(sk, flags, &err);
 	if (!skb)

@@ -113,8 +113,7 @@ static int msgmux_getname(struct socket *sock, struct sockaddr *addr,
 
 static int msgmux_shutdown(struct socket *sock, int how)
 {
-	/* The core passes SHUT_* + 1, so 1..3 are valid. */
-	if (how < SHUT_RD + 1 || how > SHUT_RDWR + 1)
+	if (how < SHUT_RD || how > SHUT_RDWR)
 		return -EINVAL;
 	return -ENOTCONN;
 }

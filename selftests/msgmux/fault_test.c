@@ -22,9 +22,9 @@
 
 static const struct mux_cfg cfg = { MUX_MSGMUX, SOCK_SEQPACKET, FRAME_STRIP };
 
-/* Wait for a notification on @mux and read it. */
-static int read_conn_error(int mux, struct msgmux_conn_error *ce,
-			   struct sockaddr_msgmux *addr)
+/* Read a notification from @mux's error queue. */
+static int recv_conn_error(int mux, struct msgmux_conn_error *ce,
+			   struct sockaddr_msgmux *addr, int flags)
 {
 	struct iovec iov = { ce, sizeof(*ce) };
 	struct msghdr mh = {
@@ -32,9 +32,29 @@ static int read_conn_error(int mux, struct msgmux_conn_error *ce,
 		.msg_iov = &iov, .msg_iovlen = 1,
 	};
 
+	return recvmsg(mux, &mh, MSG_ERRQUEUE | flags) == sizeof(*ce) ?
+	       0 : -errno;
+}
+
+/*
+ * Wait for a notification on @mux and read it: first with MSG_PEEK,
+ * which must leave it queued, then for real.
+ */
+static int read_conn_error(int mux, struct msgmux_conn_error *ce,
+			   struct sockaddr_msgmux *addr)
+{
+	struct msgmux_conn_error peeked;
+	int err;
+
 	if (!(poll_events(mux, 0, WAIT_MS) & POLLERR))
 		return -ETIMEDOUT;
-	return recvmsg(mux, &mh, MSG_ERRQUEUE) == sizeof(*ce) ? 0 : -errno;
+	err = recv_conn_error(mux, &peeked, addr, MSG_PEEK);
+	if (err)
+		return err;
+	err = recv_conn_error(mux, ce, addr, MSG_CMSG_CLOEXEC);
+	if (!err && memcmp(&peeked, ce, sizeof(*ce)))
+		return -EIO;
+	return err;
 }
 
 /* The peer starts a 100-byte message and sends only 10 bytes of it. */
@@ -100,6 +120,7 @@ TEST_F(conn, reset_mid_message_is_reported)
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct msgmux_conn_error ce;
 	struct sockaddr_msgmux addr;
+	struct proc_row row;
 
 	ASSERT_EQ(0, mux_attachx(self->mux, self->tcp, -1, &self->id));
 	ASSERT_EQ(0, send_partial(self->peer));
@@ -115,6 +136,12 @@ TEST_F(conn, reset_mid_message_is_reported)
 	EXPECT_EQ(MSGMUX_CONN_TCP_ERROR, ce.reason);
 	EXPECT_EQ(HDR_LEN + 10, ce.dropped_bytes);
 	EXPECT_EQ(AF_INET, addr.smm_peer_in.sin_family);
+	/* No more notification; /proc counts the dropped message. */
+	EXPECT_EQ(-EAGAIN, recv_conn_error(self->mux, &ce, &addr, 0));
+	ASSERT_EQ(0, proc_find_sock(fd_inode(self->mux), &row));
+	ASSERT_EQ(0, proc_find_mux(row.mux, &row));
+	EXPECT_LE(1, row.errors);
+	EXPECT_EQ(1, row.dropped);
 }
 
 /* Messages a connection carried before it failed were all delivered. */
@@ -135,6 +162,67 @@ TEST_F(conn, messages_before_a_failure_are_delivered)
 	EXPECT_EQ(MSGMUX_CONN_TOO_BIG, ce.reason);
 	for (i = 0; i < 5; i++)
 		EXPECT_EQ(5, recv_wait(self->mux, buf, sizeof(buf), 0, WAIT_MS));
+}
+
+/* A peer's clean close: the connection leaves, error 0, nothing lost. */
+TEST_F(conn, peer_close_is_reported_as_closed)
+{
+	struct msgmux_conn_error ce;
+	struct sockaddr_msgmux addr;
+	char buf[16];
+
+	ASSERT_EQ(0, mux_attachx(self->mux, self->tcp, -1, &self->id));
+	ASSERT_EQ(0, peer_send(&cfg, self->peer, "bye", 3));
+	ASSERT_EQ(0, shutdown(self->peer, SHUT_WR));
+
+	ASSERT_EQ(0, read_conn_error(self->mux, &ce, &addr));
+	EXPECT_EQ(MSGMUX_CONN_CLOSED, ce.reason);
+	EXPECT_EQ(0, ce.error);
+	EXPECT_EQ(0, ce.dropped_bytes);
+	EXPECT_EQ(3, recv_wait(self->mux, buf, sizeof(buf), 0, WAIT_MS));
+	EXPECT_EQ(-1, send(self->mux, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+}
+
+/* A close in the middle of a message: EPIPE, the partial bytes counted. */
+TEST_F(conn, peer_close_mid_message_drops_it)
+{
+	struct msgmux_conn_error ce;
+	struct sockaddr_msgmux addr;
+
+	ASSERT_EQ(0, mux_attachx(self->mux, self->tcp, -1, &self->id));
+	ASSERT_EQ(0, send_partial(self->peer));
+	usleep(100 * 1000);
+	ASSERT_EQ(0, shutdown(self->peer, SHUT_WR));
+
+	ASSERT_EQ(0, read_conn_error(self->mux, &ce, &addr));
+	EXPECT_EQ(MSGMUX_CONN_CLOSED, ce.reason);
+	EXPECT_EQ(EPIPE, ce.error);
+	EXPECT_EQ(HDR_LEN + 10, ce.dropped_bytes);
+}
+
+/*
+ * Unattach while a message is half written (the peer does not read):
+ * the TCP connection is aborted rather than handed back with a partial
+ * message on it, which the peer would misframe.
+ */
+TEST_F(conn, unattach_mid_message_aborts_the_connection)
+{
+	enum { BIG = 1 << 20 };
+	char *big = calloc(1, BIG);
+	int small = 4096;
+
+	ASSERT_NE(NULL, big);
+	ASSERT_EQ(0, setsockopt(self->tcp, SOL_SOCKET, SO_SNDBUF, &small,
+				sizeof(small)));
+	ASSERT_EQ(0, setsockopt(self->peer, SOL_SOCKET, SO_RCVBUF, &small,
+				sizeof(small)));
+	ASSERT_EQ(0, mux_attach_cfg(&cfg, self->mux, self->tcp));
+	ASSERT_EQ(BIG, send(self->mux, big, BIG, 0));
+	usleep(200 * 1000);
+	ASSERT_EQ(0, mux_unattach(MUX_MSGMUX, self->mux, self->tcp));
+	EXPECT_EQ(ECONNABORTED, sockopt_int(self->tcp, SO_ERROR));
+	free(big);
 }
 
 struct sender {

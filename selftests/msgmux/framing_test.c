@@ -495,6 +495,33 @@ TEST(keep_hdr_send_checks_the_header)
 	close(bv);
 }
 
+/*
+ * KEEP_HDR with MSGMUX_EXPLICIT_EOR: the header may arrive over several
+ * sends; it is checked against the whole message at MSG_EOR.
+ */
+TEST(keep_hdr_header_split_over_eor_parts)
+{
+	const struct msgmux_framing f = {
+		.flags = KEEP, .len_size = 4, .max_size = DEF,
+	};
+	unsigned char m[16], got[16];
+	int mux = -1, a, b, one = 1;
+
+	ASSERT_EQ(0, framed_pair(_metadata, &f, &mux, &a, &b));
+	ASSERT_EQ(0, setsockopt(mux, SOL_MSGMUX, MSGMUX_EXPLICIT_EOR, &one,
+				sizeof(one)));
+	put_be32(m, 6);
+	memcpy(m + 4, "abcdef", 6);
+	EXPECT_EQ(2, send(mux, m, 2, 0));
+	EXPECT_EQ(3, send(mux, m + 2, 3, 0));
+	EXPECT_EQ(5, send(mux, m + 5, 5, MSG_EOR)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(10, read_full(b, got, 10, WAIT_MS));
+	EXPECT_EQ(0, memcmp(m, got, 10));
+	close(mux);
+	close(a);
+	close(b);
+}
+
 /* ---- connections that break the framing ----------------------------------- */
 
 FIXTURE(broken)

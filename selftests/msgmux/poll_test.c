@@ -423,4 +423,35 @@ TEST_F_TIMEOUT(ready, epollexclusive_and_recv_waiters_get_each_message_once,
 	free(cr);
 }
 
+struct attacher {
+	int mux, tcp;
+};
+
+static void *attach_later(void *arg)
+{
+	struct attacher *a = arg;
+
+	usleep(200 * 1000);
+	mux_attach(MUX_MSGMUX, a->mux, a->tcp, -1);
+	return NULL;
+}
+
+/* A writer waiting in poll() for POLLOUT wakes when a connection joins. */
+TEST(pollout_wakes_when_a_connection_is_attached)
+{
+	struct attacher a;
+	int peer;
+	pthread_t t;
+
+	a.mux = msgmux_socket(SOCK_DGRAM);
+	ASSERT_LE(0, a.mux);
+	ASSERT_EQ(0, tcp_pair(AF_INET, &a.tcp, &peer));
+	ASSERT_EQ(0, pthread_create(&t, NULL, attach_later, &a));
+	EXPECT_TRUE(poll_events(a.mux, POLLOUT, WAIT_MS) & POLLOUT);
+	pthread_join(t, NULL);
+	close(a.mux);
+	close(a.tcp);
+	close(peer);
+}
+
 TEST_HARNESS_MAIN

@@ -121,9 +121,15 @@ TEST_F(type, unconnected_socket_has_no_addresses)
 	len = sizeof(ss);
 	EXPECT_EQ(-1, getpeername(self->fd, (struct sockaddr *)&ss, &len));
 	EXPECT_EQ(ENOTCONN, errno);
+	EXPECT_EQ(-1, shutdown(self->fd, SHUT_RD));
+	EXPECT_EQ(ENOTCONN, errno);
 	EXPECT_EQ(-1, shutdown(self->fd, SHUT_WR));
 	EXPECT_EQ(ENOTCONN, errno);
-	EXPECT_EQ(-1, shutdown(self->fd, 7));
+	EXPECT_EQ(-1, shutdown(self->fd, SHUT_RDWR));
+	EXPECT_EQ(ENOTCONN, errno);
+	EXPECT_EQ(-1, shutdown(self->fd, 3));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, shutdown(self->fd, -1));
 	EXPECT_EQ(EINVAL, errno);
 }
 

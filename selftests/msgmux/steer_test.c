@@ -178,6 +178,29 @@ TEST_F(steer, closing_socket_hands_its_messages_over)
 		EXPECT_EQ(1, seen[i]) TH_LOG("message %u", i);
 }
 
+/* Closing a socket hands its messages over even to a full socket. */
+TEST_F(steer, closing_socket_hands_messages_to_full_sockets)
+{
+	enum { N = 12 };
+	int seen[N] = { 0 }, tiny = 1;
+	uint32_t i;
+
+	/* Only sockets 0 and 1 receive; 1 is full after its first message. */
+	ASSERT_EQ(0, set_int(self->mux[2], SOL_MSGMUX, MSGMUX_RECV_DISABLE, 1));
+	ASSERT_EQ(0, setsockopt(self->mux[1], SOL_SOCKET, SO_RCVBUF, &tiny,
+				sizeof(tiny)));
+	for (i = 0; i < N; i++)
+		ASSERT_EQ(0, send_seq(self->peer, i));
+	usleep(300 * 1000);
+	ASSERT_EQ(0, set_int(self->mux[0], SOL_SOCKET, SO_RCVBUF, 1));
+	close(self->mux[0]);
+	self->mux[0] = -1;
+
+	EXPECT_EQ(N, drain_seqs(self->mux, 1, 1, seen, N));
+	for (i = 0; i < N; i++)
+		EXPECT_EQ(1, seen[i]) TH_LOG("message %u", i);
+}
+
 /*
  * With every socket full, msgmux stops reading the TCP socket: the peer's
  * writes stop (its window closes) after a bounded amount, and once the

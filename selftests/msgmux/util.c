@@ -101,10 +101,11 @@ static int proc_parse(const char *line, struct proc_row *r)
 	char ino[32];
 
 	memset(r, 0, sizeof(*r));
-	if (sscanf(line, "%7s %u %u %31s %15s %15s %llu %llu %llu %llu %llu %llu",
+	if (sscanf(line,
+		   "%7s %u %u %31s %15s %15s %llu %llu %llu %llu %llu %llu %llu",
 		   r->kind, &r->mux, &r->id, ino, r->type, r->state,
 		   &r->rx_msgs, &r->rx_bytes, &r->tx_msgs, &r->tx_bytes,
-		   &r->queued, &r->errors) != 12)
+		   &r->queued, &r->errors, &r->dropped) != 13)
 		return -EINVAL;
 	r->ino = strtoul(ino, NULL, 10);
 	return 0;

@@ -24,6 +24,7 @@ struct proc_row {
 	char type[16];
 	char state[16];
 	unsigned long long rx_msgs, rx_bytes, tx_msgs, tx_bytes, queued, errors;
+	unsigned long long dropped;
 };
 
 int sockopt_int(int fd, int opt);
