@@ -671,7 +671,8 @@ static void msgmux_psock_flush(struct msgmux_psock *psock, long timeo)
 		WRITE_ONCE(psock->stats.dropped, psock->stats.dropped + left);
 		WRITE_ONCE(psock->stats.errors, psock->stats.errors + 1);
 	}
-	if (cut)
+	/* A socket TCP already closed (reset) needs no abort. */
+	if (cut && inet_sk_state_load(sk) != TCP_CLOSE)
 		tcp_abort(sk, ECONNABORTED);
 }
 
