@@ -367,6 +367,8 @@ int msgmux_attach(struct msgmux_sock *msk, int fd, int bpf_fd, u32 *conn_id);
 int msgmux_unattach(struct msgmux_sock *msk, int fd);
 int msgmux_unattach_id(struct msgmux_sock *msk, u32 id);
 void msgmux_psock_put(struct msgmux_psock *psock);
+bool msgmux_psock_failed(const struct msgmux_psock *psock,
+			 unsigned int dropped);
 void msgmux_psock_push(struct msgmux_psock *psock);
 void msgmux_psock_kick(struct msgmux_psock *psock);
 void msgmux_psock_detach_all(struct msgmux_mux *mux, long timeo);

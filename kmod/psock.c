@@ -17,12 +17,14 @@
  * different senders never interleave on the wire.
  *
  * A connection leaves service in one place, msgmux_psock_detach(): on
- * SIOCMSGMUXUNATTACH, when the mux's last socket closes, or after an
- * error (reset, bad framing, oversized message, assembly timeout).  It
- * restores the TCP socket's callbacks, hands a message parsed but not yet
- * delivered to an upper socket, writes what was queued for the connection
- * (waiting up to the socket's SO_LINGER time), and after an error tells
- * every upper socket which connection failed and why.
+ * SIOCMSGMUXUNATTACH, when the mux's last socket closes, after the peer's
+ * FIN, or after an error (reset, bad framing, oversized message, assembly
+ * timeout).  While still hooked, it writes what was queued for the
+ * connection (waiting up to the socket's SO_LINGER time, and aborting the
+ * TCP connection rather than leave a message cut); then it restores the
+ * TCP socket's callbacks, hands a message parsed but not yet delivered to
+ * an upper socket, and tells every upper socket which connection left
+ * and why.
  */
 #include <linux/bpf.h>
 #include <linux/file.h>
@@ -569,6 +571,9 @@ static int msgmux_psock_attach(struct msgmux_mux *mux, struct socket *csock,
 	 * free the psock, and detach's strp_done() cancels this work.
 	 */
 	strp_check_rcv(&psock->strp);
+	/* Its peer closed already: no state change will come to tell us. */
+	if (csk->sk_state == TCP_CLOSE_WAIT)
+		msgmux_psock_fail(psock, -EPIPE, MSGMUX_CONN_CLOSED);
 	release_sock(csk);
 	return 0;
 
@@ -698,7 +703,7 @@ static void msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
 	msgmux_psock_cancel(psock, &psock->tx_work);
 	if (dropped)
 		WRITE_ONCE(psock->stats.dropped, psock->stats.dropped + 1);
-	if (psock->err)
+	if (msgmux_psock_failed(psock, dropped))
 		WRITE_ONCE(psock->stats.errors, psock->stats.errors + 1);
 	msgmux_mux_retire_stats(mux, &psock->stats);
 	if (psock->err) {
@@ -741,6 +746,22 @@ static struct msgmux_psock *msgmux_psock_take(struct msgmux_mux *mux,
 	}
 	spin_unlock_bh(&mux->lock);
 	return found;
+}
+
+/**
+ * msgmux_psock_failed() - did a connection leave because of an error?
+ * @psock: a connection out of service.
+ * @dropped: bytes of a partial message lost with it.
+ *
+ * Return: true unless it left cleanly: unattached or closed, or its peer
+ * closed it (FIN) with nothing lost.
+ */
+bool msgmux_psock_failed(const struct msgmux_psock *psock,
+			 unsigned int dropped)
+{
+	if (!psock->err)
+		return false;
+	return psock->reason != MSGMUX_CONN_CLOSED || dropped;
 }
 
 /* Detach a connection taken out of the list on behalf of @msk. */

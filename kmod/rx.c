@@ -421,20 +421,17 @@ void msgmux_rx_notify(struct msgmux_mux *mux, struct msgmux_psock *psock,
 {
 	struct msgmux_conn_error ce = {
 		.conn_id = psock->id,
-		.error = -psock->err,
+		.error = msgmux_psock_failed(psock, dropped) ? -psock->err : 0,
 		.reason = psock->reason,
 		.dropped_bytes = dropped,
 	};
-
-	/* A peer's clean close that lost nothing is not an error. */
-	if (ce.reason == MSGMUX_CONN_CLOSED && !dropped)
-		ce.error = 0;
 	struct msgmux_sock *msk;
 	struct sk_buff *skb;
 
 	spin_lock_bh(&mux->lock);
 	list_for_each_entry(msk, &mux->socks, mux_node) {
-		WRITE_ONCE(msk->stats.errors, msk->stats.errors + 1);
+		if (ce.error)
+			WRITE_ONCE(msk->stats.errors, msk->stats.errors + 1);
 		if (skb_queue_len(&msk->sk.sk_error_queue) >= MSGMUX_ERRQ_MAX)
 			continue;
 		skb = alloc_skb(sizeof(ce), GFP_ATOMIC);

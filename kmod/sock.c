@@ -51,6 +51,7 @@ static void msgmux_sk_destruct(struct sock *sk)
  */
 static int msgmux_release(struct socket *sock)
 {
+	struct msgmux_stats gone = {};
 	struct sock *sk = sock->sk;
 	struct msgmux_sock *msk;
 	long timeo;
@@ -61,6 +62,10 @@ static int msgmux_release(struct socket *sock)
 
 	lock_sock(sk);
 	msgmux_rx_disable(msk, true);
+	/* No other socket receives: its unread messages go with it, counted. */
+	gone.dropped = skb_queue_len(&sk->sk_receive_queue);
+	if (gone.dropped)
+		msgmux_mux_retire_stats(msk->mux, &gone);
 	skb_queue_purge(&sk->sk_receive_queue);
 	skb_queue_purge(&sk->sk_error_queue);
 	msgmux_tx_purge(msk);

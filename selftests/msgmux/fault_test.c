@@ -169,6 +169,7 @@ TEST_F(conn, peer_close_is_reported_as_closed)
 {
 	struct msgmux_conn_error ce;
 	struct sockaddr_msgmux addr;
+	struct proc_row row;
 	char buf[16];
 
 	ASSERT_EQ(0, mux_attachx(self->mux, self->tcp, -1, &self->id));
@@ -182,6 +183,31 @@ TEST_F(conn, peer_close_is_reported_as_closed)
 	EXPECT_EQ(3, recv_wait(self->mux, buf, sizeof(buf), 0, WAIT_MS));
 	EXPECT_EQ(-1, send(self->mux, "x", 1, MSG_NOSIGNAL));
 	EXPECT_EQ(EPIPE, errno);
+	/* A clean close is not an error. */
+	ASSERT_EQ(0, proc_find_sock(fd_inode(self->mux), &row));
+	ASSERT_EQ(0, proc_find_mux(row.mux, &row));
+	EXPECT_EQ(0, row.errors);
+	EXPECT_EQ(0, row.dropped);
+}
+
+/* Attaching a socket whose peer has closed already: reported at once. */
+TEST_F(conn, attach_after_peer_close_is_reported)
+{
+	struct msgmux_conn_error ce;
+	struct sockaddr_msgmux addr;
+	char buf[16];
+
+	ASSERT_EQ(0, peer_send(&cfg, self->peer, "last", 4));
+	ASSERT_EQ(0, shutdown(self->peer, SHUT_WR));
+	usleep(100 * 1000);
+	ASSERT_EQ(0, mux_attachx(self->mux, self->tcp, -1, &self->id));
+	ASSERT_EQ(0, read_conn_error(self->mux, &ce, &addr));
+	EXPECT_EQ(MSGMUX_CONN_CLOSED, ce.reason);
+	EXPECT_EQ(self->id, ce.conn_id);
+	/* What arrived before the FIN is not lost: delivered or still there. */
+	if (recv_wait(self->mux, buf, sizeof(buf), 0, 200) != 4)
+		EXPECT_EQ(HDR_LEN + 4, read_full(self->tcp, buf, HDR_LEN + 4,
+						 WAIT_MS));
 }
 
 /* A close in the middle of a message: EPIPE, the partial bytes counted. */
