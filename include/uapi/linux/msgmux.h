@@ -122,6 +122,13 @@ struct msgmux_attach_ext {
 #define MSGMUX_RECV_DISABLE	1	/* int; KCM_RECV_DISABLE */
 #define MSGMUX_FRAMING		2	/* struct msgmux_framing */
 #define MSGMUX_EXPLICIT_EOR	3	/* int; messages end at MSG_EOR */
+#define MSGMUX_ACCEPT_LIMIT	4	/* int; SOCK_DGRAM listener's pool */
+
+/*
+ * Default MSGMUX_ACCEPT_LIMIT: how many connections a SOCK_DGRAM mux's
+ * listeners keep accepted at once; more wait in the TCP backlog.
+ */
+#define MSGMUX_DEFAULT_ACCEPT_LIMIT	1024
 
 /* Largest &msgmux_framing.len_offset. */
 #define MSGMUX_MAX_LEN_OFFSET	64
