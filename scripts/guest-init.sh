@@ -15,14 +15,20 @@
 # A run without MSGMUX-DONE crashed or hung; the host treats it as failed.
 # The mode comes from "msgmuxtest=<check|demo>" on the kernel command line.
 
-/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp /host
+/bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp \
+	/run /host
 /bin/busybox --install -s
+# Busybox's applets live in /bin and /sbin only: /usr is the host's when
+# the host root is shared (host_userspace below).
+/bin/busybox mv /usr/bin/* /bin/
+/bin/busybox mv /usr/sbin/* /sbin/
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin:/tests:/demo
 
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
+mount -t tmpfs run /run
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 
 out=/dev/ttyS1
@@ -49,6 +55,62 @@ if grep -q hostroot /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag 2>/dev/null
 		say "MSGMUX-WARN cannot mount the host root"
 	fi
 fi
+
+# Make the host's dynamically linked programs run here: /usr is the
+# host's (python3 and its standard library, iproute2's ip and tc, with
+# netem's tables), and the dynamic loader and the libraries of /lib are
+# found where the host has them.  The initramfs keeps its /lib/modules.
+#
+# /bin and /sbin stay busybox's, so the host's absolute symlinks into them
+# (Debian's /usr/sbin/ip -> /bin/ip) would find busybox's applets: the host
+# tools the tests use are linked, resolved as the host resolves them, in
+# /hostbin, which comes first in PATH.  Tests call /hostbin/<tool>.
+host_tools="python3 ip tc ss nstat"
+
+# host_path PATH: where PATH of the host is in the guest (under /host),
+# following absolute symlinks as the host would.
+host_path() {
+	p=$1 n=0
+	while [ -L "/host$p" ] && [ $n -lt 40 ]; do
+		t=$(readlink "/host$p")
+		case "$t" in
+		/*) p=$t ;;
+		*) p=${p%/*}/$t ;;
+		esac
+		n=$((n + 1))
+	done
+	echo "/host$p"
+}
+
+host_userspace() {
+	rmdir /usr/bin /usr/sbin /usr || return 1
+	ln -s /host/usr /usr
+	ln -s "$(host_path /lib64)" /lib64
+	for d in /host/lib/*-linux-gnu; do
+		[ -d "$d" ] && ln -s "$d" "/lib/${d##*/}"
+	done
+	for f in ld.so.cache ld.so.conf ld.so.conf.d iproute2; do
+		[ -e "/host/etc/$f" ] && ln -s "/host/etc/$f" "/etc/$f"
+	done
+	mkdir -p /hostbin
+	for t in $host_tools; do
+		for d in /usr/sbin /usr/bin /sbin /bin; do
+			p=$(host_path "$d/$t")
+			if [ -f "$p" ] && [ -x "$p" ]; then
+				ln -s "$p" "/hostbin/$t"
+				break
+			fi
+		done
+	done
+	for t in python3 ip tc; do
+		"/hostbin/$t" -V > /dev/null 2>&1 ||
+			say "MSGMUX-WARN the host's $t does not run in the guest"
+	done
+}
+if grep -q " /host 9p " /proc/mounts; then
+	host_userspace || say "MSGMUX-WARN cannot use the host's /usr"
+fi
+export PATH=/hostbin:$PATH
 
 modprobe msgmux || say "MSGMUX-WARN modprobe msgmux failed"
 

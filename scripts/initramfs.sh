@@ -4,7 +4,8 @@
 # Pack the test VM's initramfs for one kernel: busybox, /init, msgmux.ko,
 # the in-tree modules the tests use (with their dependencies, decompressed,
 # and a depmod index so that busybox modprobe and socket() autoload work),
-# and the statically linked test and demo programs.
+# and the statically linked test and demo programs with the scripts they
+# run.
 #
 # Usage: scripts/initramfs.sh KVER OUTPUT.cpio
 set -euo pipefail
@@ -72,6 +73,10 @@ else
 fi
 for t in $(cat "$stage/tests/list"); do
 	cp "$BUILD/selftests/$t" "$stage/tests/"
+done
+# Scripts the tests run (with the host's python3), next to them.
+for f in "$BUILD"/selftests/*.py; do
+	[ -f "$f" ] && cp "$f" "$stage/tests/"
 done
 cp "$BUILD"/user/bin/* "$stage/demo/" 2>/dev/null || true
 cp "$MSGMUX_TOP/scripts/guest-demo.sh" "$stage/demo/demo.sh"
