@@ -16,7 +16,11 @@
  *   whole life.
  * - &struct msgmux_psock: a lower connection, a TCP socket attached to a
  *   mux.  The mux owns it from attach to detach; senders that picked it
- *   hold a reference while they push.
+ *   hold a reference while they push.  A TCP socket msgmux made itself
+ *   (connect(), or a listener's accept) belongs to the psock and is
+ *   released with the psock's last reference; while connect() is still
+ *   making it, the psock hangs off the socket that asked
+ *   (&msgmux_sock.connecting), not yet in the mux's list.
  *
  * Lock order, outermost first:
  *
@@ -24,12 +28,17 @@
  * 2. lock_sock() of an upper socket (process context): that socket's own
  *    state.
  * 3. lock_sock() of a lower TCP socket: what is written to it, and whether
- *    msgmux may still write to it (&msgmux_psock.tx_stopped).
+ *    msgmux may still write to it (&msgmux_psock.tx_stopped).  Also of a
+ *    socket's own bound or listening TCP socket (&msgmux_sock.tcp), which
+ *    bind(), listen() and accept() take under 2.
  * 4. &sock.sk_callback_lock of a lower TCP socket (rwlock, BH): its
  *    sk_user_data and the callbacks msgmux installed.
  * 5. &msgmux_mux.lock (spinlock, taken with BH disabled): the mux's member
  *    lists, receive steering and the choice of connection for a message.
  * 6. &msgmux_psock.txq's own lock: the messages queued on a connection.
+ *
+ * A listener's wait queue lock is taken by TCP, around msgmux's wake-up
+ * function, which only queues work.
  *
  * The receive path runs in softirq context (or strparser's work) with the
  * lower socket locked, and takes 4 then 5.  No skb charged to an upper
