@@ -4,6 +4,10 @@
 # Install (as root) or check (otherwise) everything msgmux's build and test
 # harness needs, from Debian's archive only:
 #   - host tools: qemu-system-x86, busybox-static, sparse, a compiler;
+#   - python3 (with its standard library) and iproute2 (ip, tc with netem),
+#     which the tests also run inside the VM from the host's root shared
+#     at /host (see guest-init.sh): Debian's /usr/bin/python3, whatever
+#     python3 comes first in the host's PATH;
 #   - for each test kernel (6.1 from bookworm, 6.12 from bookworm-backports):
 #     the headers package (installed) and the image package (downloaded and
 #     unpacked into $MSGMUX_CACHE, never installed on the host);

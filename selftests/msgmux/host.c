@@ -39,8 +39,7 @@ const char *host_tool(const char *name)
 		if (!access(path, X_OK))
 			return path;
 	}
-	fprintf(stderr,
-		"# %s: not found in /hostbin or /usr: the VM needs the host's root (HOSTFS=1)\n",
+	fprintf(stderr, "# %s: not in /hostbin or /usr (no host root?)\n",
 		name);
 	return NULL;
 }
@@ -107,8 +106,8 @@ int wait_child(pid_t pid, int timeout_ms)
 		if (r == pid)
 			break;
 		if (now_ms() > deadline) {
-			fprintf(stderr, "# pid %d: still running after %d ms, killed\n",
-				pid, timeout_ms);
+			fprintf(stderr, "# pid %d: killed after %d ms\n", pid,
+				timeout_ms);
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return -1;

@@ -174,7 +174,7 @@ struct sender {
 	bool reply;			/* sendto() @to, else send() */
 	struct sockaddr_msgmux to;
 	unsigned int seed;
-	char err[256];			/* what went wrong, "" if nothing */
+	char err[256];			/* what went wrong, or "" */
 };
 
 static void *send_all(void *arg)
@@ -198,8 +198,8 @@ static void *send_all(void *arg)
 			n = send(s->fd, buf, len, MSG_NOSIGNAL);
 		if (n != (ssize_t)len) {
 			snprintf(s->err, sizeof(s->err),
-				 "message %u (%zu bytes): send returned %zd: %s",
-				 k, len, n, n < 0 ? strerror(errno) : "short");
+				 "message %u (%zu bytes): send %zd: %s", k, len,
+				 n, n < 0 ? strerror(errno) : "short");
 			break;
 		}
 	}
@@ -347,8 +347,9 @@ static pid_t start_peer(FIXTURE_DATA(interop) *self, int family,
 			const char *role, int port, unsigned int seed)
 {
 	char fam[4], port_s[16], seed_s[16], count_s[16], tmo_s[16];
+	/* -S: no site-packages to look through, only the standard library. */
 	char *args[] = {
-		(char *)test_file("peer.py"), (char *)role,
+		"-S", (char *)test_file("peer.py"), (char *)role,
 		"--family", fam, "--port", port_s, "--seed", seed_s,
 		"--count", count_s, "--timeout", tmo_s, NULL,
 	};
@@ -401,7 +402,7 @@ static void exchange(struct __test_metadata *_metadata,
 		};
 		n = recvmsg(fd, &mh, 0);
 		ASSERT_EQ((ssize_t)len, n)
-			TH_LOG("seed %u message %u: %zd bytes, expected %zu (%s)",
+			TH_LOG("seed %u message %u: %zd bytes, not %zu (%s)",
 			       seed, k, n, len, n < 0 ? strerror(errno) : "");
 		ASSERT_EQ(0, mh.msg_flags & MSG_TRUNC);
 		ASSERT_EQ(len, first_diff(self->buf, self->want, len))

@@ -47,7 +47,7 @@ static const char *const addr6[2] = { "fd77::1", "fd77::2" };
 #define MAX_CONNS	16
 #define TIMEOUT_S	30	/* for anything that should happen */
 
-/* ---- messages ------------------------------------------------------------ */
+/* ---- messages -------------------------------------------------------- */
 
 #define NMSG_MAGIC	0x6e6d7367	/* "nmsg" */
 #define NO_WORKER	0xffff
@@ -145,7 +145,7 @@ static const char *nmsg_check(const struct nmsg *m, ssize_t n)
 	return NULL;
 }
 
-/* ---- addresses ------------------------------------------------------------ */
+/* ---- addresses ------------------------------------------------------- */
 
 /* The address of namespace @ns (0 or 1) in @family, with @port. */
 static socklen_t ns_addr(int family, int ns, int port,
@@ -205,7 +205,7 @@ static int set_rcvtimeo(int fd, int secs)
 #define ERR_LEN		256
 #define fail(err, ...)	snprintf(err, ERR_LEN, __VA_ARGS__)
 
-/* ---- clients --------------------------------------------------------------- */
+/* ---- clients --------------------------------------------------------- */
 
 /** struct client - a client thread, in the clients' namespace */
 struct client {
@@ -218,7 +218,8 @@ struct client {
 	struct sockaddr_storage srv;
 	socklen_t srv_len;
 	bool in_order;		/* echoes come back in order */
-	bool shut_wr;		/* shutdown(SHUT_WR) at the end, expect EOF */
+	bool shut_wr;		/* shutdown(SHUT_WR) at the end; EOF */
+	bool no_echo;		/* send everything, close at once */
 	char err[ERR_LEN];
 };
 
@@ -284,7 +285,7 @@ static void client_run(struct client *c, int fd, struct nmsg *m)
 	}
 
 	while (got < NMSGS) {
-		while (sent < NMSGS && sent - got < WINDOW) {
+		while (sent < NMSGS && (c->no_echo || sent - got < WINDOW)) {
 			size_t sz = nmsg_make(m, c->id, sent);
 
 			n = send(fd, m, sz, MSG_NOSIGNAL);
@@ -294,12 +295,9 @@ static void client_run(struct client *c, int fd, struct nmsg *m)
 				return;
 			}
 			sent++;
-			if (sent == NMSGS && c->shut_wr &&
-			    shutdown(fd, SHUT_WR)) {
-				fail(c->err, "shutdown: %s", strerror(errno));
-				return;
-			}
 		}
+		if (c->no_echo)
+			return;
 		len = sizeof(from);
 		n = recvfrom(fd, m, MSG_CAP, 0, (struct sockaddr *)&from,
 			     &len);
@@ -333,7 +331,16 @@ static void client_run(struct client *c, int fd, struct nmsg *m)
 		seen[m->seq] = true;
 		got++;
 	}
+	/*
+	 * The server sees EOF once it has every message, and closes: EOF
+	 * here too.  (Not before the last echo: a msgmux connection whose
+	 * peer sent its FIN can send no more.)
+	 */
 	if (c->shut_wr) {
+		if (shutdown(fd, SHUT_WR)) {
+			fail(c->err, "shutdown: %s", strerror(errno));
+			return;
+		}
 		n = recv(fd, m, MSG_CAP, 0);
 		if (n)
 			fail(c->err, "after the last echo: recv %zd (%s)", n,
@@ -368,7 +375,7 @@ static void *client_thread(void *arg)
 	return NULL;
 }
 
-/* ---- servers --------------------------------------------------------------- */
+/* ---- servers --------------------------------------------------------- */
 
 /**
  * struct server - a server thread: the echo of an accepted SOCK_SEQPACKET
@@ -379,7 +386,8 @@ struct server {
 	int fd;
 	int family;
 	uint16_t worker;	/* SOCK_DGRAM: which of the mux's sockets */
-	volatile int *stop;	/* SOCK_DGRAM: set when the clients are done */
+	int *stop;		/* SOCK_DGRAM: set when clients are done */
+	bool no_echo;		/* receive only */
 	int (*seen)[NMSGS];	/* per client and message: times received */
 	int msgs;
 	uint32_t conns[MAX_CONNS];	/* the connections it heard from */
@@ -409,8 +417,9 @@ static bool server_echo(struct server *s, struct nmsg *m, ssize_t n,
 		     m->seq);
 		return false;
 	}
-	if (from_len != sizeof(*from) || from->smm_family != msgmux_family() ||
-	    !from->smm_conn_id || !is_ns_addr(s->family, 1, &from->smm_peer_in)) {
+	if (from_len != sizeof(*from) ||
+	    from->smm_family != msgmux_family() || !from->smm_conn_id ||
+	    !is_ns_addr(s->family, 1, &from->smm_peer_in)) {
 		fail(s->err, "client %u seq %u: bad address", m->client,
 		     m->seq);
 		return false;
@@ -435,6 +444,8 @@ static bool server_echo(struct server *s, struct nmsg *m, ssize_t n,
 	}
 	__atomic_fetch_add(&s->seen[m->client][m->seq], 1, __ATOMIC_RELAXED);
 	s->msgs++;
+	if (s->no_echo)
+		return true;
 
 	m->worker = s->worker;
 	n = sendto(s->fd, m, n, MSG_NOSIGNAL, (struct sockaddr *)from,
@@ -504,14 +515,15 @@ static void *dgram_worker_thread(void *arg)
 		fail(s->err, "out of memory");
 		return NULL;
 	}
-	while (!*s->stop) {
+	while (!__atomic_load_n(s->stop, __ATOMIC_ACQUIRE)) {
 		ev = poll_events(s->fd, POLLIN, 100);
 		if (ev & POLLERR) {
 			struct iovec iov = { &ce, sizeof(ce) };
 			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 			n = recvmsg(s->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
-			if (n == sizeof(ce) && ce.reason != MSGMUX_CONN_CLOSED) {
+			if (n == sizeof(ce) &&
+			    ce.reason != MSGMUX_CONN_CLOSED) {
 				fail(s->err,
 				     "connection %u failed: reason %u error %d",
 				     ce.conn_id, ce.reason, ce.error);
@@ -539,12 +551,102 @@ static void *dgram_worker_thread(void *arg)
 	return NULL;
 }
 
-/* ---- the topology ---------------------------------------------------------- */
+/* ---- the topology ---------------------------------------------------- */
+
+/*
+ * The namespaces, made once for the whole binary: each ip or tc takes a
+ * while to start in the emulated VM, and every test can share them (both
+ * families are configured; ports are ephemeral).  A test whose fixture
+ * finds them missing fails.
+ */
+static struct {
+	char ns[2][32];
+	bool made;
+	int err;
+	pid_t owner;
+} topo = { .err = -1 };
+
+/*
+ * Two namespaces, a veth pair between them (mmx0 in the server's, mmx1
+ * in the clients'), both addresses of each end, and netem on both ends,
+ * each made with one batch.  Returns 0, or -1 on the first failure.
+ */
+static int topology_up(void)
+{
+	char cmds[512];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		snprintf(topo.ns[i], sizeof(topo.ns[i]), "mmx%d%c",
+			 (int)getpid(), 'a' + i);
+	snprintf(cmds, sizeof(cmds),
+		 "netns add %s\n"
+		 "netns add %s\n"
+		 "link add mmx0 netns %s type veth peer name mmx1 netns %s\n",
+		 topo.ns[0], topo.ns[1], topo.ns[0], topo.ns[1]);
+	topo.made = true;
+	if (run_batch("ip", NULL, cmds))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		snprintf(cmds, sizeof(cmds),
+			 "link set lo up\n"
+			 "addr add %s/24 dev mmx%d\n"
+			 "addr add %s/64 dev mmx%d nodad\n"
+			 "link set mmx%d up\n",
+			 addr4[i], i, addr6[i], i, i);
+		if (run_batch("ip", topo.ns[i], cmds))
+			return -1;
+		snprintf(cmds, sizeof(cmds),
+			 "qdisc add dev mmx%d root netem %s\n", i, NETEM);
+		if (run_batch("tc", topo.ns[i], cmds))
+			return -1;
+	}
+	return 0;
+}
+
+/* What netem did (packets dropped, reordered...), for the log. */
+static void netem_stats(void)
+{
+	char dev[8];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(dev, sizeof(dev), "mmx%d", i);
+		fprintf(stderr, "# netem on %s, all tests: ", dev);
+		run_tool("tc", "-n", topo.ns[i], "-s", "qdisc", "show", "dev",
+			 dev, NULL);
+	}
+}
+
+static void topology_down(void)
+{
+	char cmds[128];
+
+	if (!topo.made || topo.owner != getpid())
+		return;
+	if (!topo.err)
+		netem_stats();
+	snprintf(cmds, sizeof(cmds), "netns del %s\nnetns del %s\n",
+		 topo.ns[0], topo.ns[1]);
+	run_batch("ip", NULL, cmds);
+	topo.made = false;
+}
+
+/* Before the harness runs any test; undone when the binary exits. */
+static void __attribute__((constructor)) topology_init(void)
+{
+	topo.owner = getpid();
+	if (!host_tool("ip") || !host_tool("tc"))
+		return;
+	topo.err = topology_up();
+	if (topo.err)
+		topology_down();
+	else
+		atexit(topology_down);
+}
 
 FIXTURE(netns)
 {
-	char ns[2][32];
-	bool made;
 	int nsfd[2];
 	int seen[NCLIENTS][NMSGS];
 	struct client clients[NCLIENTS];
@@ -565,106 +667,50 @@ FIXTURE_VARIANT_ADD(netns, ipv6)
 	.family = AF_INET6,
 };
 
-/*
- * Two namespaces, a veth pair between them (mmx0 in the server's, mmx1
- * in the clients'), both addresses of each end, and netem on both ends.
- * Each ip or tc takes a while to start in the VM: one batch for each.
- * Returns 0, or -1 on the first failure.
- */
-static int topology_up(FIXTURE_DATA(netns) *self)
-{
-	char cmds[512];
-	int i;
-
-	for (i = 0; i < 2; i++)
-		snprintf(self->ns[i], sizeof(self->ns[i]), "mmx%d%c",
-			 (int)getpid(), 'a' + i);
-	snprintf(cmds, sizeof(cmds),
-		 "netns add %s\n"
-		 "netns add %s\n"
-		 "link add mmx0 netns %s type veth peer name mmx1 netns %s\n",
-		 self->ns[0], self->ns[1], self->ns[0], self->ns[1]);
-	self->made = true;
-	if (run_batch("ip", NULL, cmds))
-		return -1;
-	for (i = 0; i < 2; i++) {
-		snprintf(cmds, sizeof(cmds),
-			 "link set lo up\n"
-			 "addr add %s/24 dev mmx%d\n"
-			 "addr add %s/64 dev mmx%d nodad\n"
-			 "link set mmx%d up\n",
-			 addr4[i], i, addr6[i], i, i);
-		if (run_batch("ip", self->ns[i], cmds))
-			return -1;
-		snprintf(cmds, sizeof(cmds), "qdisc add dev mmx%d root netem %s\n",
-			 i, NETEM);
-		if (run_batch("tc", self->ns[i], cmds))
-			return -1;
-		self->nsfd[i] = netns_open(self->ns[i]);
-		if (self->nsfd[i] < 0) {
-			fprintf(stderr, "# open netns %s: %s\n", self->ns[i],
-				strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void topology_down(FIXTURE_DATA(netns) *self)
-{
-	char cmds[128];
-
-	if (!self->made)
-		return;
-	snprintf(cmds, sizeof(cmds), "netns del %s\nnetns del %s\n",
-		 self->ns[0], self->ns[1]);
-	run_batch("ip", NULL, cmds);
-	self->made = false;
-}
-
 FIXTURE_SETUP(netns)
 {
-	int err;
+	int i;
 
 	memset(self, 0, sizeof(*self));
 	self->nsfd[0] = self->nsfd[1] = -1;
-	ASSERT_NE(NULL, host_tool("ip"));
-	ASSERT_NE(NULL, host_tool("tc"));
-	err = topology_up(self);
-	if (err)
-		topology_down(self);
-	ASSERT_EQ(0, err) TH_LOG("cannot build the namespaces");
+	ASSERT_EQ(0, topo.err) TH_LOG("no namespaces: see the messages above");
+	for (i = 0; i < 2; i++) {
+		self->nsfd[i] = netns_open(topo.ns[i]);
+		ASSERT_LE(0, self->nsfd[i]) TH_LOG("netns %s: %s", topo.ns[i],
+						   strerror(errno));
+	}
 	/* This thread is the server: it lives in namespace 0. */
 	ASSERT_EQ(0, netns_enter(self->nsfd[0]));
 }
 
-/* In the parent: it runs even if the test dies. */
-FIXTURE_TEARDOWN_PARENT(netns)
+FIXTURE_TEARDOWN(netns)
 {
-	topology_down(self);
+	close(self->nsfd[0]);
+	close(self->nsfd[1]);
 }
 
 /*
- * Start NCLIENTS clients of @srv (SOCK_SEQPACKET, except the last ones
- * when @dgram_too: a SOCK_DGRAM socket with one connection and one with
- * two).
+ * Start NCLIENTS clients of @srv, like @tmpl; with @dgram_too, the last
+ * two are SOCK_DGRAM sockets, one with one connection and one with two.
  */
 static void start_clients(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(netns) *self, int family,
 			  const struct sockaddr_storage *srv, socklen_t len,
-			  bool dgram_too, bool strict)
+			  const struct client *tmpl, bool dgram_too)
 {
 	int i;
 
 	for (i = 0; i < NCLIENTS; i++) {
 		struct client *c = &self->clients[i];
 
-		*c = (struct client){
-			.id = i, .nsfd = self->nsfd[1], .family = family,
-			.type = SOCK_SEQPACKET, .nconnect = 1,
-			.srv = *srv, .srv_len = len,
-			.in_order = strict, .shut_wr = strict,
-		};
+		*c = *tmpl;
+		c->id = i;
+		c->nsfd = self->nsfd[1];
+		c->family = family;
+		c->type = SOCK_SEQPACKET;
+		c->nconnect = 1;
+		c->srv = *srv;
+		c->srv_len = len;
 		if (dgram_too && i >= NCLIENTS - 2) {
 			c->type = SOCK_DGRAM;
 			c->nconnect = i - (NCLIENTS - 2) + 1;
@@ -685,6 +731,28 @@ static void join_clients(struct __test_metadata *_metadata,
 			TH_LOG("client %d (%s)", i,
 			       self->clients[i].type == SOCK_DGRAM ?
 			       "SOCK_DGRAM" : "SOCK_SEQPACKET");
+	}
+}
+
+/* The server received each message of each client exactly once. */
+static void check_seen(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(netns) *self)
+{
+	int i, j, bad, first;
+
+	for (i = 0; i < NCLIENTS; i++) {
+		bad = 0;
+		first = -1;
+		for (j = 0; j < NMSGS; j++) {
+			if (self->seen[i][j] != 1) {
+				bad++;
+				if (first < 0)
+					first = j;
+			}
+		}
+		EXPECT_EQ(0, bad)
+			TH_LOG("client %d: %d not once, the first %d (%dx)",
+			       i, bad, first, self->seen[i][first]);
 	}
 }
 
@@ -709,50 +777,85 @@ static int server_listen(struct __test_metadata *_metadata, int family,
 }
 
 /*
- * A SOCK_SEQPACKET listener accept()s each client: one socket, one
- * connection, its messages in order both ways, then the client's
- * shutdown(SHUT_WR) is the server's EOF and the server's close the
- * client's.
+ * A SOCK_SEQPACKET listener accept()s each client (@tmpl) and receives
+ * its messages, echoing them unless @no_echo, until its EOF.
  */
-TEST_F_TIMEOUT(netns, seqpacket_accept_echo, 4 * TIMEOUT_S)
+static void seqpacket_server(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(netns) *self, int family,
+			     const struct client *tmpl, bool no_echo)
 {
 	struct server srv[NCLIENTS];
+	bool started[NCLIENTS] = { false };
 	struct sockaddr_storage ss, peer, local;
 	socklen_t len, plen;
-	int lfd, port, i;
+	int lfd, port, i, aborted = 0;
 
-	port = server_listen(_metadata, variant->family, SOCK_SEQPACKET,
-			     &lfd);
-	len = ns_addr(variant->family, 0, port, &ss);
+	port = server_listen(_metadata, family, SOCK_SEQPACKET, &lfd);
+	len = ns_addr(family, 0, port, &ss);
 	ASSERT_EQ(0, set_rcvtimeo(lfd, TIMEOUT_S));
-	start_clients(_metadata, self, variant->family, &ss, len, false,
-		      true);
+	start_clients(_metadata, self, family, &ss, len, tmpl, false);
 
 	for (i = 0; i < NCLIENTS; i++) {
 		plen = sizeof(peer);
 		srv[i] = (struct server){
-			.family = variant->family, .seen = self->seen,
-			.worker = NO_WORKER,
+			.family = family, .seen = self->seen,
+			.worker = NO_WORKER, .no_echo = no_echo,
 		};
 		srv[i].fd = accept(lfd, (struct sockaddr *)&peer, &plen);
+		/* Reset while it waited: the client's messages are lost. */
+		if (srv[i].fd < 0 && errno == ECONNABORTED) {
+			aborted++;
+			continue;
+		}
 		ASSERT_LE(0, srv[i].fd) TH_LOG("accept %d: %s", i,
 					       strerror(errno));
-		EXPECT_TRUE(is_ns_addr(variant->family, 1, &peer));
+		EXPECT_TRUE(is_ns_addr(family, 1, &peer));
 		plen = sizeof(local);
 		EXPECT_EQ(0, getsockname(srv[i].fd, (struct sockaddr *)&local,
 					 &plen));
-		EXPECT_TRUE(is_ns_addr(variant->family, 0, &local));
+		EXPECT_TRUE(is_ns_addr(family, 0, &local));
 		EXPECT_EQ(port, port_of(&local));
 		ASSERT_EQ(0, pthread_create(&srv[i].thread, NULL,
 					    seqpacket_echo_thread, &srv[i]));
+		started[i] = true;
 	}
 	join_clients(_metadata, self);
+	EXPECT_EQ(0, aborted) TH_LOG("connections reset before accept()");
 	for (i = 0; i < NCLIENTS; i++) {
+		if (!started[i])
+			continue;
 		ASSERT_EQ(0, pthread_join(srv[i].thread, NULL));
 		EXPECT_STREQ("", srv[i].err) TH_LOG("server %d", i);
 		EXPECT_EQ(1, srv[i].nconns);
 	}
+	check_seen(_metadata, self);
 	close(lfd);
+}
+
+/*
+ * A SOCK_SEQPACKET listener accept()s each client: one socket, one
+ * connection, its messages in order both ways; then the client's
+ * shutdown(SHUT_WR) is the server's EOF, and the server's close the
+ * client's.
+ */
+TEST_F_TIMEOUT(netns, seqpacket_accept_echo, 4 * TIMEOUT_S)
+{
+	const struct client tmpl = { .in_order = true, .shut_wr = true };
+
+	seqpacket_server(_metadata, self, variant->family, &tmpl, false);
+}
+
+/*
+ * Clients send all their messages and close() at once: close() writes
+ * what is queued before it lets the connection go, and TCP delivers it
+ * over the lossy link after the socket is gone.  The server gets every
+ * message, in order, then EOF.
+ */
+TEST_F_TIMEOUT(netns, close_delivers_queued_messages, 4 * TIMEOUT_S)
+{
+	const struct client tmpl = { .no_echo = true };
+
+	seqpacket_server(_metadata, self, variant->family, &tmpl, true);
 }
 
 /*
@@ -763,10 +866,11 @@ TEST_F_TIMEOUT(netns, seqpacket_accept_echo, 4 * TIMEOUT_S)
  */
 TEST_F_TIMEOUT(netns, dgram_listener_workers_echo, 4 * TIMEOUT_S)
 {
+	const struct client tmpl = { .in_order = false };
 	struct server w[NWORKERS];
 	struct sockaddr_storage ss;
 	uint32_t conns[MAX_CONNS];
-	volatile int stop = 0;
+	int stop = 0;
 	int lfd, port, i, j, k, nconns = 0;
 	socklen_t len;
 
@@ -783,10 +887,9 @@ TEST_F_TIMEOUT(netns, dgram_listener_workers_echo, 4 * TIMEOUT_S)
 		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL,
 					    dgram_worker_thread, &w[i]));
 	len = ns_addr(variant->family, 0, port, &ss);
-	start_clients(_metadata, self, variant->family, &ss, len, true,
-		      false);
+	start_clients(_metadata, self, variant->family, &ss, len, &tmpl, true);
 	join_clients(_metadata, self);
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 
 	for (i = 0; i < NWORKERS; i++) {
 		ASSERT_EQ(0, pthread_join(w[i].thread, NULL));
@@ -802,12 +905,98 @@ TEST_F_TIMEOUT(netns, dgram_listener_workers_echo, 4 * TIMEOUT_S)
 		}
 	}
 	EXPECT_EQ(NCLIENTS + 1, nconns);
-	for (i = 0; i < NCLIENTS; i++)
-		for (j = 0; j < NMSGS; j++)
-			EXPECT_EQ(1, self->seen[i][j])
-				TH_LOG("client %d message %d", i, j);
+	check_seen(_metadata, self);
 	for (i = 0; i < NWORKERS; i++)
 		close(w[i].fd);
+}
+
+/* An address of @family with no route from either namespace. */
+static socklen_t unrouted_addr(int family, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(7);
+		inet_pton(AF_INET6, "fd78::1", &sin6->sin6_addr);
+		return sizeof(*sin6);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(7);
+	inet_pton(AF_INET, "10.78.0.1", &sin->sin_addr);
+	return sizeof(*sin);
+}
+
+/*
+ * connect() across the delayed link, as TCP does it: non-blocking, it is
+ * in progress (a second connect() says so), completes as POLLOUT and the
+ * connection carries a message; TCP's errors come back as they are, from
+ * SO_ERROR (read once) for a non-blocking connect.
+ */
+TEST_F_TIMEOUT(netns, connect_across_the_link, 2 * TIMEOUT_S)
+{
+	struct sockaddr_storage srv, closed, nowhere;
+	socklen_t len, nlen;
+	char buf[16] = { 0 };
+	int lfd, port, fd, afd, ev;
+
+	port = server_listen(_metadata, variant->family, SOCK_SEQPACKET,
+			     &lfd);
+	ASSERT_EQ(0, set_rcvtimeo(lfd, TIMEOUT_S));
+	len = ns_addr(variant->family, 0, port, &srv);
+	ns_addr(variant->family, 0, port == 65535 ? 1 : port + 1, &closed);
+	nlen = unrouted_addr(variant->family, &nowhere);
+
+	/* The clients' side. */
+	ASSERT_EQ(0, netns_enter(self->nsfd[1]));
+	fd = msgmux_socket(SOCK_SEQPACKET | SOCK_NONBLOCK);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-1, connect(fd, (struct sockaddr *)&srv, len));
+	ASSERT_EQ(EINPROGRESS, errno);
+	/* The handshake takes two delayed packets: still under way. */
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&srv, len));
+	EXPECT_TRUE(errno == EALREADY || errno == EISCONN)
+		TH_LOG("second connect(): %s", strerror(errno));
+	ev = poll_events(fd, POLLOUT, TIMEOUT_S * 1000);
+	EXPECT_EQ(POLLOUT, ev & (POLLOUT | POLLERR | POLLHUP));
+	EXPECT_EQ(0, sockopt_int(fd, SO_ERROR));
+	EXPECT_EQ(5, send(fd, "hello", 5, 0)) TH_LOG("send: %s",
+						     strerror(errno));
+
+	/* Refused, non-blocking: POLLERR, SO_ERROR once. */
+	afd = msgmux_socket(SOCK_SEQPACKET | SOCK_NONBLOCK);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(-1, connect(afd, (struct sockaddr *)&closed, len));
+	ASSERT_EQ(EINPROGRESS, errno);
+	ev = poll_events(afd, POLLOUT, TIMEOUT_S * 1000);
+	EXPECT_TRUE(ev & POLLERR) TH_LOG("revents %#x", ev);
+	EXPECT_EQ(ECONNREFUSED, sockopt_int(afd, SO_ERROR));
+	EXPECT_EQ(0, sockopt_int(afd, SO_ERROR));
+	close(afd);
+
+	/* Refused, blocking; and no route at all. */
+	afd = msgmux_socket(SOCK_SEQPACKET);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(-1, connect(afd, (struct sockaddr *)&closed, len));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	close(afd);
+	afd = msgmux_socket(SOCK_DGRAM);
+	ASSERT_LE(0, afd);
+	EXPECT_EQ(-1, connect(afd, (struct sockaddr *)&nowhere, nlen));
+	EXPECT_EQ(ENETUNREACH, errno) TH_LOG("%s", strerror(errno));
+	close(afd);
+
+	/* The server's side gets the one good connection and its message. */
+	ASSERT_EQ(0, netns_enter(self->nsfd[0]));
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd) TH_LOG("accept: %s", strerror(errno));
+	EXPECT_EQ(5, recv_wait(afd, buf, sizeof(buf), 0, TIMEOUT_S * 1000));
+	EXPECT_STREQ("hello", buf);
+	close(afd);
+	close(fd);
+	close(lfd);
 }
 
 TEST_HARNESS_MAIN

@@ -16,7 +16,8 @@ spread over all orders of magnitude.  interop_test.c generates the same.
     peer.py client --family 4|6 --port PORT --seed S --count N
     peer.py server --family 4|6 --seed S --count N   (prints its port)
 
-Both directions run at once (a thread sends).  When it has sent and
+Both directions run at once (a thread sends).  Every third message goes
+out cut in pieces, so that its header spans several TCP segments.  When it has sent and
 received every message, the peer shuts its side down (FIN), checks that
 nothing but the msgmux side's FIN follows, and exits 0.  Any mismatch,
 error or timeout exits non-zero with a message on stderr.
@@ -29,6 +30,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 MAX_SIZE = 1 << 20
 TO_PEER, FROM_PEER = 0, 1
@@ -80,9 +82,15 @@ def sender(conn, seed, count):
     try:
         for k in range(count):
             data = msg_data(seed, FROM_PEER, k)
-            conn.sendall(struct.pack(">I", len(data)))
-            if data:
-                conn.sendall(data)
+            wire = struct.pack(">I", len(data)) + data
+            if k % 3 == 1:
+                # Cut the header, and the header from the payload, over
+                # several segments (TCP_NODELAY is on).
+                for cut in (wire[:1], wire[1:3], wire[3:5]):
+                    conn.sendall(cut)
+                    time.sleep(0.002)
+                wire = wire[5:]
+            conn.sendall(wire)
     except OSError as e:
         fail("sending message %d: %s" % (k, e))
 
@@ -138,6 +146,7 @@ def main():
             conn = socket.create_connection((host, args.port),
                                             timeout=args.timeout)
         conn.settimeout(args.timeout)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError as e:
         fail("%s: %s" % (args.role, e))
 
