@@ -187,6 +187,23 @@ static struct msgmux_psock *msgmux_conn_pending(struct msgmux_sock *msk)
 	return psock;
 }
 
+/*
+ * A SOCK_SEQPACKET mux is one-to-one: a connection, or one being made by
+ * any of its sockets (clones included), is the only one.
+ */
+static bool msgmux_conn_taken(struct msgmux_mux *mux)
+{
+	struct msgmux_sock *msk;
+	bool taken;
+
+	spin_lock_bh(&mux->lock);
+	taken = mux->npsocks;
+	list_for_each_entry(msk, &mux->socks, mux_node)
+		taken |= !!msk->connecting;
+	spin_unlock_bh(&mux->lock);
+	return taken;
+}
+
 /* Start a connection for @msk: a TCP socket, hooked, not yet connected. */
 static int msgmux_conn_start(struct msgmux_sock *msk, int family,
 			     struct msgmux_psock **res)
@@ -202,7 +219,8 @@ static int msgmux_conn_start(struct msgmux_sock *msk, int family,
 	sock_owned_by_me(sk);
 
 	if (sk->sk_type == SOCK_SEQPACKET &&
-	    (msk->conn_state != MSGMUX_SS_NONE || msk->listening))
+	    (READ_ONCE(msk->conn_state) != MSGMUX_SS_NONE || msk->listening ||
+	     msgmux_conn_taken(msk->mux)))
 		return -EISCONN;
 	/* The error of a failed connect nobody read yet, as TCP. */
 	err = sock_error(sk);
@@ -329,6 +347,25 @@ void msgmux_conn_cancel(struct msgmux_sock *msk)
 		return;
 	if (msgmux_psock_unlink(psock))
 		msgmux_psock_leave(psock, MSGMUX_NO_LINGER);
+	msgmux_psock_put(psock);
+}
+
+/**
+ * msgmux_conn_abort() - shutdown() during connect(): abort it
+ * @msk: the socket.
+ *
+ * As on TCP, the connection attempt is reset: a connect() waiting for it
+ * returns, and SO_ERROR says ECONNRESET.
+ *
+ * Context: process context.
+ */
+void msgmux_conn_abort(struct msgmux_sock *msk)
+{
+	struct msgmux_psock *psock = msgmux_conn_pending(msk);
+
+	if (!psock)
+		return;
+	kernel_sock_shutdown(psock->csock, SHUT_RDWR);
 	msgmux_psock_put(psock);
 }
 

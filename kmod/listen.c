@@ -261,6 +261,12 @@ static int msgmux_accept_new(struct msgmux_sock *lmsk,
 		msgmux_mux_put(mux);
 		return -ENOMEM;
 	}
+	/*
+	 * The child inherited the listener's SO_RCVTIMEO, which accept()
+	 * set to the msgmux socket's: for strparser it would be a message
+	 * assembly timeout.
+	 */
+	WRITE_ONCE(csock->sk->sk_rcvtimeo, MAX_SCHEDULE_TIMEOUT);
 	/* From here newsock's release frees the socket and the mux. */
 	msgmux_sock_init(newsock, sk, newsock->ops, mux);
 	msgmux_sk(sk)->explicit_eor = READ_ONCE(lmsk->explicit_eor);

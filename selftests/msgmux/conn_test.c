@@ -2112,4 +2112,242 @@ TEST_F(conn, proc_lists_kernel_made_connections)
 	close(peer);
 }
 
+/* ---- found in review: each of these failed before its fix ---------------- */
+
+/*
+ * The peer sends part of a message, in several segments, then FIN: the
+ * rest can never come.  The connection must still end (recv() 0, the
+ * partial message counted), although strparser waits for more bytes
+ * than TCP holds and stops reading.
+ */
+TEST_F(conn, peer_fin_mid_message_ends_the_connection)
+{
+	struct msgmux_conn_error ce;
+	struct sockaddr_storage ss;
+	char hdr[4], part[10] = "0123456789", c;
+	int l, cl, mm, one = 1, i;
+
+	l = mm_listener(SOCK_SEQPACKET, variant->family, &ss);
+	ASSERT_LE(0, l);
+	cl = tcp_client(&ss);
+	ASSERT_LE(0, cl);
+	ASSERT_EQ(0, setsockopt(cl, IPPROTO_TCP, TCP_NODELAY, &one,
+				sizeof(one)));
+	mm = accept_wait(l, WAIT_MS);
+	ASSERT_LE(0, mm);
+	put_be32(hdr, 100000);
+	ASSERT_EQ(0, write_full(cl, hdr, sizeof(hdr)));
+	for (i = 0; i < 3; i++) {
+		usleep(50 * 1000);
+		ASSERT_EQ(0, write_full(cl, part, sizeof(part)));
+	}
+	usleep(50 * 1000);
+	ASSERT_EQ(0, shutdown(cl, SHUT_WR));
+
+	EXPECT_TRUE(poll_events(mm, POLLIN, WAIT_MS) & POLLHUP);
+	EXPECT_EQ(0, recv(mm, &c, 1, MSG_DONTWAIT));
+	ASSERT_EQ(0, recv_conn_error(mm, &ce));
+	EXPECT_EQ(MSGMUX_CONN_CLOSED, ce.reason);
+	EXPECT_EQ(34, ce.dropped_bytes);
+	close(mm);
+	close(cl);
+	close(l);
+}
+
+/*
+ * SO_RCVTIMEO on a listener bounds accept(), and only accept(): it is
+ * not an assembly timeout for the connections it accepts afterwards.
+ */
+TEST_F(conn, listener_rcvtimeo_is_no_assembly_timeout)
+{
+	struct sockaddr_storage ss;
+	char wire[4 + 8], buf[16];
+	int l, cl, mm, one = 1;
+
+	l = mm_listener(SOCK_SEQPACKET, variant->family, &ss);
+	ASSERT_LE(0, l);
+	ASSERT_EQ(0, set_timeo(l, SO_RCVTIMEO, 100));
+	/* A first accept(), so that TCP's children are cloned after it. */
+	EXPECT_EQ(-1, accept(l, NULL, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	cl = tcp_client(&ss);
+	ASSERT_LE(0, cl);
+	ASSERT_EQ(0, setsockopt(cl, IPPROTO_TCP, TCP_NODELAY, &one,
+				sizeof(one)));
+	mm = accept(l, NULL, NULL);
+	ASSERT_LE(0, mm);
+	put_be32(wire, 8);
+	memcpy(wire + 4, "slowpoke", 8);
+	ASSERT_EQ(0, write_full(cl, wire, 6));
+	usleep(400 * 1000);
+	ASSERT_EQ(0, write_full(cl, wire + 6, sizeof(wire) - 6));
+	EXPECT_EQ(8, recv_wait(mm, buf, sizeof(buf), 0, WAIT_MS));
+	EXPECT_EQ(0, memcmp(buf, "slowpoke", 8));
+	close(mm);
+	close(cl);
+	close(l);
+}
+
+/*
+ * Queue more than TCP takes at once (the peer does not read), then
+ * close(): without SO_LINGER every message still arrives, then FIN, as
+ * TCP's own close() sends its send queue.
+ */
+static void close_delivers_all(struct __test_metadata *_metadata,
+			       int tcp_l, const struct sockaddr_storage *ss,
+			       int linger_s)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = linger_s };
+	enum { SZ = 256 << 10 };
+	static char msg[SZ];
+	int mm, peer, n = 0, i;
+
+	mm = mm_connected(SOCK_SEQPACKET, ss);
+	ASSERT_LE(0, mm);
+	peer = accept_wait(tcp_l, WAIT_MS);
+	ASSERT_LE(0, peer);
+	for (;;) {
+		fill_pattern(msg, SZ, n);
+		if (send(mm, msg, SZ, MSG_DONTWAIT | MSG_NOSIGNAL) != SZ)
+			break;
+		n++;
+	}
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_LT(2, n);
+	if (linger_s)
+		ASSERT_EQ(0, setsockopt(mm, SOL_SOCKET, SO_LINGER, &lg,
+					sizeof(lg)));
+	close(mm);
+	for (i = 0; i < n; i++) {
+		fill_pattern(msg, SZ, i);
+		ASSERT_TRUE(peer_got(peer, msg, SZ)) TH_LOG("message %d/%d",
+							    i, n);
+	}
+	EXPECT_TRUE(peer_eof(peer));
+	close(peer);
+}
+
+TEST_F(conn, close_without_linger_sends_all_queued)
+{
+	close_delivers_all(_metadata, self->tcp_l, &self->tcp_addr, 0);
+}
+
+/* SO_LINGER's time runs out: the rest goes in the background, no reset. */
+TEST_F(conn, close_after_linger_time_sends_the_rest)
+{
+	close_delivers_all(_metadata, self->tcp_l, &self->tcp_addr, 1);
+}
+
+/*
+ * A SOCK_SEQPACKET mux is one-to-one: neither a clone of a connected
+ * socket nor a socket with an attached connection connects again.
+ */
+TEST_F(conn, seqpacket_mux_with_a_connection_is_eisconn)
+{
+	struct msgmux_clone cl;
+	int mm, peer, a, b;
+
+	mm = mm_connected(SOCK_SEQPACKET, &self->tcp_addr);
+	ASSERT_LE(0, mm);
+	peer = accept_wait(self->tcp_l, WAIT_MS);
+	ASSERT_LE(0, peer);
+	ASSERT_EQ(0, ioctl(mm, SIOCMSGMUXCLONE, &cl));
+	EXPECT_EQ(EISCONN, connect_err(cl.fd, &self->tcp_addr));
+	close(cl.fd);
+	close(mm);
+	close(peer);
+
+	mm = mm_socket(SOCK_SEQPACKET);
+	ASSERT_LE(0, mm);
+	ASSERT_EQ(0, tcp_pair(variant->family, &a, &b));
+	ASSERT_EQ(0, mux_attach(MUX_MSGMUX, mm, a, -1));
+	EXPECT_EQ(EISCONN, connect_err(mm, &self->tcp_addr));
+	close(mm);
+	close(a);
+	close(b);
+}
+
+/*
+ * shutdown() while connect() is in progress aborts the attempt, as on
+ * TCP: SO_ERROR says ECONNRESET, and no SYN gets through afterwards.
+ */
+TEST_F(conn, shutdown_while_connecting_aborts)
+{
+	struct syn_sink sink;
+	int mm;
+
+	ASSERT_EQ(0, syn_sink_open(variant->family, &sink));
+	mm = mm_socket(SOCK_SEQPACKET | SOCK_NONBLOCK);
+	ASSERT_LE(0, mm);
+	ASSERT_EQ(EINPROGRESS, connect_err(mm, &sink.addr));
+	ASSERT_EQ(0, shutdown(mm, SHUT_WR));
+	EXPECT_TRUE(poll_events(mm, POLLOUT, WAIT_MS) & POLLERR);
+	EXPECT_EQ(ECONNRESET, sockopt_int(mm, SO_ERROR));
+	ASSERT_EQ(0, syn_sink_drain(&sink));
+	EXPECT_TRUE(tcp_quiet(sink.lfd, 1500));
+	close(mm);
+	syn_sink_close(&sink);
+}
+
+struct big_writer {
+	int fd;
+	size_t len;
+	char *buf;
+	int ret;
+};
+
+static void *big_write(void *arg)
+{
+	struct big_writer *w = arg;
+
+	w->ret = write_full(w->fd, w->buf, w->len);
+	return NULL;
+}
+
+/*
+ * The framing set while connect() is in progress is the one the
+ * connection gets: a message over the old max_size, under the new one,
+ * arrives.
+ */
+TEST_F(conn, framing_set_while_connecting_applies)
+{
+	enum { SZ = 3 << 20 };
+	struct msgmux_framing f;
+	struct big_writer w = { .len = 4 + SZ };
+	struct syn_sink sink;
+	pthread_t t;
+	char *got;
+	int mm, peer;
+
+	w.buf = malloc(w.len);
+	got = malloc(SZ + 1);
+	ASSERT_TRUE(w.buf && got);
+	put_be32(w.buf, SZ);
+	fill_pattern(w.buf + 4, SZ, 7);
+
+	ASSERT_EQ(0, syn_sink_open(variant->family, &sink));
+	mm = mm_socket(SOCK_SEQPACKET | SOCK_NONBLOCK);
+	ASSERT_LE(0, mm);
+	ASSERT_EQ(EINPROGRESS, connect_err(mm, &sink.addr));
+	ASSERT_EQ(0, framing_get(mm, &f));
+	f.max_size = 4 << 20;
+	ASSERT_EQ(0, framing_set(mm, &f));
+	ASSERT_EQ(0, syn_sink_drain(&sink));
+	ASSERT_TRUE(poll_events(mm, POLLOUT, SYN_WAIT_MS) & POLLOUT);
+	peer = accept_wait(sink.lfd, WAIT_MS);
+	ASSERT_LE(0, peer);
+
+	w.fd = peer;
+	ASSERT_EQ(0, pthread_create(&t, NULL, big_write, &w));
+	EXPECT_EQ(SZ, recv_wait(mm, got, SZ + 1, 0, 10 * WAIT_MS));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, w.ret);
+	EXPECT_EQ(0, memcmp(got, w.buf + 4, SZ));
+	free(w.buf);
+	free(got);
+	close(mm);
+	close(peer);
+	syn_sink_close(&sink);
+}
+
 TEST_HARNESS_MAIN
