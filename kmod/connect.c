@@ -59,8 +59,8 @@ int msgmux_addr_check(const struct sockaddr *addr, int addr_len)
 /**
  * msgmux_tcp_create() - a TCP socket for bind() or connect()
  * @msk: the msgmux socket; its namespace, and the SOL_SOCKET options that
- *	shape a bind (SO_REUSEADDR, SO_REUSEPORT, SO_BINDTODEVICE) carry
- *	over.
+ *	shape a bind (SO_REUSEADDR, SO_BINDTODEVICE) carry over.  (The
+ *	socket core refuses SO_REUSEPORT on families other than inet.)
  * @family: AF_INET or AF_INET6.
  * @res: the new socket.
  *
@@ -85,7 +85,6 @@ int msgmux_tcp_create(struct msgmux_sock *msk, int family,
 	csk = (*res)->sk;
 	lock_sock(csk);
 	csk->sk_reuse = sk->sk_reuse;
-	csk->sk_reuseport = sk->sk_reuseport;
 	csk->sk_bound_dev_if = READ_ONCE(sk->sk_bound_dev_if);
 	release_sock(csk);
 	return 0;
@@ -188,6 +187,23 @@ static struct msgmux_psock *msgmux_conn_pending(struct msgmux_sock *msk)
 	return psock;
 }
 
+/*
+ * A SOCK_SEQPACKET mux is one-to-one: a connection, or one being made by
+ * any of its sockets (clones included), is the only one.
+ */
+static bool msgmux_conn_taken(struct msgmux_mux *mux)
+{
+	struct msgmux_sock *msk;
+	bool taken;
+
+	spin_lock_bh(&mux->lock);
+	taken = mux->npsocks;
+	list_for_each_entry(msk, &mux->socks, mux_node)
+		taken |= !!msk->connecting;
+	spin_unlock_bh(&mux->lock);
+	return taken;
+}
+
 /* Start a connection for @msk: a TCP socket, hooked, not yet connected. */
 static int msgmux_conn_start(struct msgmux_sock *msk, int family,
 			     struct msgmux_psock **res)
@@ -203,7 +219,8 @@ static int msgmux_conn_start(struct msgmux_sock *msk, int family,
 	sock_owned_by_me(sk);
 
 	if (sk->sk_type == SOCK_SEQPACKET &&
-	    (msk->conn_state != MSGMUX_SS_NONE || msk->listening))
+	    (READ_ONCE(msk->conn_state) != MSGMUX_SS_NONE || msk->listening ||
+	     msgmux_conn_taken(msk->mux)))
 		return -EISCONN;
 	/* The error of a failed connect nobody read yet, as TCP. */
 	err = sock_error(sk);
@@ -330,6 +347,25 @@ void msgmux_conn_cancel(struct msgmux_sock *msk)
 		return;
 	if (msgmux_psock_unlink(psock))
 		msgmux_psock_leave(psock, MSGMUX_NO_LINGER);
+	msgmux_psock_put(psock);
+}
+
+/**
+ * msgmux_conn_abort() - shutdown() during connect(): abort it
+ * @msk: the socket.
+ *
+ * As on TCP, the connection attempt is reset: a connect() waiting for it
+ * returns, and SO_ERROR says ECONNRESET.
+ *
+ * Context: process context.
+ */
+void msgmux_conn_abort(struct msgmux_sock *msk)
+{
+	struct msgmux_psock *psock = msgmux_conn_pending(msk);
+
+	if (!psock)
+		return;
+	kernel_sock_shutdown(psock->csock, SHUT_RDWR);
 	msgmux_psock_put(psock);
 }
 

@@ -6,9 +6,10 @@
  *
  * bind() creates and binds a TCP socket as the caller, so TCP's rules
  * apply as they are: a port below 1024 needs CAP_NET_BIND_SERVICE,
- * SO_REUSEADDR and SO_REUSEPORT set on the msgmux socket beforehand carry
- * over.  listen() makes it a TCP listener (binding a free port first if
- * there was no bind(), as TCP does).
+ * SO_REUSEADDR set on the msgmux socket beforehand carries over (the
+ * socket core refuses SO_REUSEPORT on a family that is not inet).
+ * listen() makes it a TCP listener (binding a free port first if there
+ * was no bind(), as TCP does).
  *
  * msgmux puts an entry of its own on the listener's wait queue, so that
  * a connection to accept (the listener's data_ready wake-up) queues
@@ -260,6 +261,12 @@ static int msgmux_accept_new(struct msgmux_sock *lmsk,
 		msgmux_mux_put(mux);
 		return -ENOMEM;
 	}
+	/*
+	 * The child inherited the listener's SO_RCVTIMEO, which accept()
+	 * set to the msgmux socket's: for strparser it would be a message
+	 * assembly timeout.
+	 */
+	WRITE_ONCE(csock->sk->sk_rcvtimeo, MAX_SCHEDULE_TIMEOUT);
 	/* From here newsock's release frees the socket and the mux. */
 	msgmux_sock_init(newsock, sk, newsock->ops, mux);
 	msgmux_sk(sk)->explicit_eor = READ_ONCE(lmsk->explicit_eor);

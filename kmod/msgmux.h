@@ -460,7 +460,7 @@ bool msgmux_frame_strips(const struct msgmux_frame *f);
 /* psock.c */
 int msgmux_psock_join(struct msgmux_mux *mux, struct msgmux_join *j);
 bool msgmux_psock_unlink(struct msgmux_psock *psock);
-void msgmux_psock_leave(struct msgmux_psock *psock, long timeo);
+long msgmux_psock_leave(struct msgmux_psock *psock, long timeo);
 void msgmux_psock_addr(const struct sock *sk, struct msgmux_peer *p,
 		       bool local);
 void msgmux_psock_fin(struct msgmux_psock *psock);
@@ -503,6 +503,7 @@ int msgmux_connect(struct socket *sock, struct sockaddr *addr, int addr_len,
 void __msgmux_conn_linked(struct msgmux_psock *psock);
 void __msgmux_conn_unlinked(struct msgmux_psock *psock);
 void msgmux_conn_cancel(struct msgmux_sock *msk);
+void msgmux_conn_abort(struct msgmux_sock *msk);
 struct msgmux_psock *msgmux_conn_get(struct msgmux_sock *msk);
 int msgmux_peer_to_sockaddr(const struct msgmux_peer *p,
 			    struct sockaddr *addr);

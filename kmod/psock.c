@@ -82,9 +82,17 @@ static void msgmux_psock_write_space(struct sock *sk)
  */
 static void msgmux_psock_eof_check(struct msgmux_psock *psock)
 {
-	if (READ_ONCE(psock->rx_eof) && !READ_ONCE(psock->rx_held) &&
-	    !tcp_inq(psock->sk))
+	if (!READ_ONCE(psock->rx_eof) || READ_ONCE(psock->rx_held))
+		return;
+	if (!tcp_inq(psock->sk))
 		msgmux_psock_fail(psock, -EPIPE, MSGMUX_CONN_CLOSED);
+	else if (psock->strp.need_bytes)
+		/*
+		 * strparser waits for the rest of a message before it reads
+		 * again, and the rest will never come: have it read what is
+		 * there (its read ends here again, with nothing left).
+		 */
+		strp_check_rcv(&psock->strp);
 }
 
 static void msgmux_psock_state_change(struct sock *sk)
@@ -342,6 +350,7 @@ static int __msgmux_psock_write(struct msgmux_psock *psock, long *timeo)
 
 	sock_owned_by_me(sk);
 
+again:
 	while (!psock->tx_stopped && (skb = skb_peek(&psock->txq))) {
 		/*
 		 * Writing to a failed TCP socket would consume its SO_ERROR
@@ -383,9 +392,15 @@ static int __msgmux_psock_write(struct msgmux_psock *psock, long *timeo)
 		/* Uncharges the sender, which may now send more. */
 		consume_skb(skb);
 	}
-	/* shutdown(SHUT_WR): nothing more is queued, so FIN follows it all. */
-	if (READ_ONCE(psock->tx_fin) && !psock->tx_stopped &&
+	/*
+	 * shutdown(SHUT_WR): nothing is queued after it, so FIN follows the
+	 * rest.  Pairs with msgmux_psock_fin(): a message queued before it
+	 * is in the queue now, though not when the loop above looked.
+	 */
+	if (smp_load_acquire(&psock->tx_fin) && !psock->tx_stopped &&
 	    !(sk->sk_shutdown & SEND_SHUTDOWN)) {
+		if (!skb_queue_empty(&psock->txq))
+			goto again;
 		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | SEND_SHUTDOWN);
 		sk->sk_prot->shutdown(sk, SEND_SHUTDOWN);
 	}
@@ -427,8 +442,9 @@ static void msgmux_psock_fail_work(struct work_struct *work);
  */
 void msgmux_psock_fin(struct msgmux_psock *psock)
 {
+	/* After every message queued on it: see __msgmux_psock_write(). */
 	spin_lock_bh(&psock->mux->lock);
-	WRITE_ONCE(psock->tx_fin, true);
+	smp_store_release(&psock->tx_fin, true);
 	spin_unlock_bh(&psock->mux->lock);
 	msgmux_psock_push(psock);
 }
@@ -531,6 +547,10 @@ static void __msgmux_psock_link(struct msgmux_psock *psock)
 	psock->id = mux->next_conn_id++;
 	psock->frame = mux->frame;
 	msgmux_psock_addr(psock->sk, &psock->peer, false);
+	/* strparser refuses messages longer than the TCP receive buffer. */
+	psock->save_rcvbuf = psock->sk->sk_rcvbuf;
+	if (psock->sk->sk_rcvbuf < (int)psock->frame.max_size)
+		WRITE_ONCE(psock->sk->sk_rcvbuf, psock->frame.max_size);
 	list_add_tail(&psock->mux_node, &mux->psocks);
 	mux->npsocks++;
 	__msgmux_conn_linked(psock);
@@ -715,10 +735,6 @@ int msgmux_psock_join(struct msgmux_mux *mux, struct msgmux_join *j)
 	psock->ino = SOCK_INODE(j->csock)->i_ino;
 	sock_hold(csk);
 	msgmux_mux_get(mux);
-	/* strparser refuses messages longer than the TCP receive buffer. */
-	psock->save_rcvbuf = csk->sk_rcvbuf;
-	if (csk->sk_rcvbuf < (int)READ_ONCE(mux->frame.max_size))
-		WRITE_ONCE(csk->sk_rcvbuf, READ_ONCE(mux->frame.max_size));
 	msgmux_psock_start(psock, j);
 	/* Its peer closed already: no state change will come to tell us. */
 	if (csk->sk_state == TCP_CLOSE_WAIT)
@@ -807,13 +823,33 @@ static unsigned int msgmux_psock_partial(struct msgmux_psock *psock)
 	return n;
 }
 
+/* Make room in TCP's send buffer for everything queued on @psock. */
+static void msgmux_psock_grow_sndbuf(struct msgmux_psock *psock)
+{
+	struct sock *sk = psock->sk;
+	u64 want = sk->sk_wmem_queued;
+	struct sk_buff *skb;
+
+	sock_owned_by_me(sk);
+
+	spin_lock_bh(&psock->txq.lock);
+	skb_queue_walk(&psock->txq, skb)
+		want += skb->truesize + skb->len;
+	spin_unlock_bh(&psock->txq.lock);
+	if (want <= (u64)sk->sk_sndbuf)
+		return;
+	sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
+	WRITE_ONCE(sk->sk_sndbuf, min_t(u64, want, INT_MAX / 2));
+}
+
 /*
  * Write what is queued, waiting up to @timeo, then stop writing for good
  * and drop (and count) whatever is left.  A message cut in the middle
  * would make the peer misframe everything after it, so then the TCP
  * connection is aborted instead of handed back.
  */
-static void msgmux_psock_flush(struct msgmux_psock *psock, long *timeo)
+static void msgmux_psock_flush(struct msgmux_psock *psock, long *timeo,
+			      bool abortive)
 {
 	struct sock *sk = psock->sk;
 	unsigned int left = 0;
@@ -821,8 +857,20 @@ static void msgmux_psock_flush(struct msgmux_psock *psock, long *timeo)
 	bool cut;
 
 	lock_sock(sk);
-	if (!psock->err || psock->reason == MSGMUX_CONN_CLOSED)
+	if (!psock->err || psock->reason == MSGMUX_CONN_CLOSED) {
 		__msgmux_psock_write(psock, timeo);
+		/*
+		 * A socket msgmux made goes to no one after this: unless
+		 * SO_LINGER {1, 0} resets it, TCP takes the rest now and
+		 * sends it after close(), as TCP's own close() does with its
+		 * send queue once SO_LINGER's time is up.
+		 */
+		if (psock->csock && !abortive &&
+		    !skb_queue_empty(&psock->txq)) {
+			msgmux_psock_grow_sndbuf(psock);
+			__msgmux_psock_write(psock, NULL);
+		}
+	}
 	cut = psock->tx_mid;
 	psock->tx_stopped = true;
 	release_sock(sk);
@@ -842,19 +890,27 @@ static void msgmux_psock_flush(struct msgmux_psock *psock, long *timeo)
 
 /*
  * Take a connection out of service; the caller won msgmux_psock_unlink().
- * @timeo bounds the wait for queued messages to reach TCP.
+ * @timeo bounds the wait for queued messages to reach TCP.  Returns the
+ * time left of it (@timeo itself if negative).
  */
-static void msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
+static long msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
 {
 	struct msgmux_mux *mux = psock->mux;
 	long wait = max(timeo, 0L);
 	unsigned int dropped;
 
 	/* Still hooked: nobody can attach the socket while this waits. */
-	msgmux_psock_flush(psock, &wait);
+	msgmux_psock_flush(psock, &wait, !timeo);
 	msgmux_psock_unhook(psock);
-	/* A socket msgmux made closes as its SO_LINGER says, time left. */
-	psock->linger = timeo < 0 ? timeo : wait;
+	/*
+	 * A socket msgmux made closes as its SO_LINGER says, with the time
+	 * left; if none is left, in the background rather than with the
+	 * reset of SO_LINGER {1, 0}.
+	 */
+	if (timeo <= 0)
+		psock->linger = timeo;
+	else
+		psock->linger = wait ? wait : MSGMUX_NO_LINGER;
 	dropped = msgmux_psock_partial(psock);
 	strp_done(&psock->strp);
 
@@ -881,6 +937,7 @@ out:
 	if (psock->file)
 		fput(psock->file);
 	msgmux_psock_put(psock);
+	return timeo < 0 ? timeo : wait;
 }
 
 static void msgmux_psock_fail_work(struct work_struct *work)
@@ -937,11 +994,12 @@ bool msgmux_psock_failed(const struct msgmux_psock *psock,
  *	or %MSGMUX_NO_LINGER.
  *
  * Context: process context.
+ * Return: the time left of @timeo (@timeo itself if negative).
  */
-void msgmux_psock_leave(struct msgmux_psock *psock, long timeo)
+long msgmux_psock_leave(struct msgmux_psock *psock, long timeo)
 {
 	msgmux_psock_cancel(psock, &psock->fail_work);
-	msgmux_psock_detach(psock, timeo);
+	return msgmux_psock_detach(psock, timeo);
 }
 
 static long msgmux_sock_linger(const struct msgmux_sock *msk)
@@ -1019,6 +1077,7 @@ void msgmux_psock_detach_all(struct msgmux_mux *mux, long timeo)
 		spin_unlock_bh(&mux->lock);
 		if (!psock)
 			break;
-		msgmux_psock_leave(psock, timeo);
+		/* SO_LINGER bounds the close, not each connection. */
+		timeo = msgmux_psock_leave(psock, timeo);
 	}
 }

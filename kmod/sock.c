@@ -179,7 +179,10 @@ static int msgmux_shutdown(struct socket *sock, int how)
 	}
 	if (msk->listening && (mode & RCV_SHUTDOWN))
 		err = msgmux_listen_shutdown(msk);
+	/* As msgmux_rx_conn_gone(), which may set it meanwhile. */
+	spin_lock_bh(&msk->mux->lock);
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | mode);
+	spin_unlock_bh(&msk->mux->lock);
 	if (mode & SEND_SHUTDOWN) {
 		/* A message left unfinished (no MSG_EOR yet) is dropped. */
 		msgmux_tx_purge(msk);
@@ -197,6 +200,8 @@ out:
 		msgmux_psock_fin(psock);
 		msgmux_psock_put(psock);
 	}
+	if (mode & SEND_SHUTDOWN)
+		msgmux_conn_abort(msk);
 	return err;
 }
 
