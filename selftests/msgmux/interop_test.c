@@ -207,25 +207,6 @@ static void *send_all(void *arg)
 	return NULL;
 }
 
-static socklen_t loopback_addr(int family, int port,
-			       struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET6) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = in6addr_loopback;
-		sin6->sin6_port = htons(port);
-		return sizeof(*sin6);
-	}
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin->sin_port = htons(port);
-	return sizeof(*sin);
-}
-
 /* True if @sa is the loopback address of @family. */
 static bool is_loopback(int family, const struct sockaddr *sa)
 {
@@ -237,13 +218,6 @@ static bool is_loopback(int family, const struct sockaddr *sa)
 	if (family == AF_INET6)
 		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
 	return sin->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
-}
-
-static int port_of(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
 static int set_timeout(int fd, int opt, int secs)
@@ -475,8 +449,8 @@ static int listen_loopback(struct __test_metadata *_metadata,
 	len = sizeof(ss);
 	ASSERT_EQ(0, getsockname(self->lfd, (struct sockaddr *)&ss, &len));
 	ASSERT_TRUE(is_loopback(family, (struct sockaddr *)&ss));
-	ASSERT_NE(0, port_of(&ss));
-	return port_of(&ss);
+	ASSERT_NE(0, sockaddr_port(&ss));
+	return sockaddr_port(&ss);
 }
 
 /* A msgmux socket of @type connected to peer.py's server. */
@@ -502,7 +476,7 @@ static void connect_to_peer(struct __test_metadata *_metadata,
 					 &plen));
 		EXPECT_EQ(len, plen);
 		EXPECT_TRUE(is_loopback(family, (struct sockaddr *)&peer));
-		EXPECT_EQ(port, port_of(&peer));
+		EXPECT_EQ(port, sockaddr_port(&peer));
 	}
 }
 

@@ -185,15 +185,6 @@ static bool is_ns_addr(int family, int ns, const void *sa)
 	       ((struct sockaddr_in *)&want)->sin_addr.s_addr;
 }
 
-static int port_of(const void *sa)
-{
-	const struct sockaddr_in *sin = sa;
-
-	if (sin->sin_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	return ntohs(sin->sin_port);
-}
-
 static int set_rcvtimeo(int fd, int secs)
 {
 	struct timeval tv = { .tv_sec = secs };
@@ -270,14 +261,14 @@ static void client_run(struct client *c, int fd, struct nmsg *m)
 		len = sizeof(ss);
 		if (getpeername(fd, (struct sockaddr *)&ss, &len) ||
 		    !is_ns_addr(c->family, 0, &ss) ||
-		    port_of(&ss) != port_of(&c->srv)) {
+		    sockaddr_port(&ss) != sockaddr_port(&c->srv)) {
 			fail(c->err, "getpeername: not the server (%s)",
 			     strerror(errno));
 			return;
 		}
 		len = sizeof(ss);
 		if (getsockname(fd, (struct sockaddr *)&ss, &len) ||
-		    !is_ns_addr(c->family, 1, &ss) || !port_of(&ss)) {
+		    !is_ns_addr(c->family, 1, &ss) || !sockaddr_port(&ss)) {
 			fail(c->err, "getsockname: not the client (%s)",
 			     strerror(errno));
 			return;
@@ -772,8 +763,8 @@ static int server_listen(struct __test_metadata *_metadata, int family,
 	len = sizeof(ss);
 	ASSERT_EQ(0, getsockname(*lfd, (struct sockaddr *)&ss, &len));
 	ASSERT_TRUE(is_ns_addr(family, 0, &ss));
-	ASSERT_NE(0, port_of(&ss));
-	return port_of(&ss);
+	ASSERT_NE(0, sockaddr_port(&ss));
+	return sockaddr_port(&ss);
 }
 
 /*
@@ -814,7 +805,7 @@ static void seqpacket_server(struct __test_metadata *_metadata,
 		EXPECT_EQ(0, getsockname(srv[i].fd, (struct sockaddr *)&local,
 					 &plen));
 		EXPECT_TRUE(is_ns_addr(family, 0, &local));
-		EXPECT_EQ(port, port_of(&local));
+		EXPECT_EQ(port, sockaddr_port(&local));
 		ASSERT_EQ(0, pthread_create(&srv[i].thread, NULL,
 					    seqpacket_echo_thread, &srv[i]));
 		started[i] = true;
