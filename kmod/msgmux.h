@@ -16,7 +16,11 @@
  *   whole life.
  * - &struct msgmux_psock: a lower connection, a TCP socket attached to a
  *   mux.  The mux owns it from attach to detach; senders that picked it
- *   hold a reference while they push.
+ *   hold a reference while they push.  A TCP socket msgmux made itself
+ *   (connect(), or a listener's accept) belongs to the psock and is
+ *   released with the psock's last reference; while connect() is still
+ *   making it, the psock hangs off the socket that asked
+ *   (&msgmux_sock.connecting), not yet in the mux's list.
  *
  * Lock order, outermost first:
  *
@@ -24,12 +28,17 @@
  * 2. lock_sock() of an upper socket (process context): that socket's own
  *    state.
  * 3. lock_sock() of a lower TCP socket: what is written to it, and whether
- *    msgmux may still write to it (&msgmux_psock.tx_stopped).
+ *    msgmux may still write to it (&msgmux_psock.tx_stopped).  Also of a
+ *    socket's own bound or listening TCP socket (&msgmux_sock.tcp), which
+ *    bind(), listen() and accept() take under 2.
  * 4. &sock.sk_callback_lock of a lower TCP socket (rwlock, BH): its
  *    sk_user_data and the callbacks msgmux installed.
  * 5. &msgmux_mux.lock (spinlock, taken with BH disabled): the mux's member
  *    lists, receive steering and the choice of connection for a message.
  * 6. &msgmux_psock.txq's own lock: the messages queued on a connection.
+ *
+ * A listener's wait queue lock is taken by TCP, around msgmux's wake-up
+ * function, which only queues work.
  *
  * The receive path runs in softirq context (or strparser's work) with the
  * lower socket locked, and takes 4 then 5.  No skb charged to an upper
@@ -42,6 +51,7 @@
 #ifndef _MSGMUX_H
 #define _MSGMUX_H
 
+#include <linux/bits.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
@@ -142,6 +152,9 @@ struct msgmux_frame {
  *	could take, by &msgmux_psock.rx_wait_node; their parsers are paused.
  * @frame: the built-in framing; changes only while @psocks is empty.
  * @gone: errors and drops of connections that have left.
+ * @accept_limit: MSGMUX_ACCEPT_LIMIT: how many connections the mux's
+ *	SOCK_DGRAM listeners keep accepted at once.
+ * @naccepted: connections accepted by them (or being accepted) now.
  */
 struct msgmux_mux {
 	struct net *net;
@@ -161,6 +174,8 @@ struct msgmux_mux {
 	struct list_head rx_waiting;
 	struct msgmux_frame frame;
 	struct msgmux_stats gone;
+	unsigned int accept_limit;
+	unsigned int naccepted;
 };
 
 /**
@@ -182,6 +197,17 @@ struct msgmux_peer {
  * @sk: the TCP socket; a reference is held.
  * @file: the user's file of @sk, pinned while attached (as KCM does), or
  *	NULL for a connection msgmux made itself.
+ * @csock: the socket of a connection msgmux made itself (connect() or a
+ *	listener), released with the psock's last reference; else NULL.
+ * @linger: the SO_LINGER time @csock closes with, or -1 for none; set
+ *	when it leaves service.
+ * @owner: while @connecting, the socket whose connect() made it; when it
+ *	is linked, the SOCK_SEQPACKET socket it is the one connection of
+ *	(set by accept()), if any.  Protected by &msgmux_mux.lock.
+ * @connecting: made by connect() and not established yet: not in the
+ *	mux's list, and no id.  Protected by &msgmux_mux.lock.
+ * @accepted: accepted by a SOCK_DGRAM listener, and counted in
+ *	&msgmux_mux.naccepted; constant.
  * @mux: the mux; constant.  The psock holds a reference on it.
  * @refcnt: the mux's reference (from attach to the end of detach), one
  *	per sender pushing on it, and one per queued @tx_work or @fail_work.
@@ -200,6 +226,9 @@ struct msgmux_peer {
  * @rx_held: a parsed message that no upper socket could take; protected
  *	by &msgmux_mux.lock.
  * @rx_wait_node: entry in &msgmux_mux.rx_waiting while @rx_held is set.
+ * @rx_eof: the peer closed its side; once what it sent before is parsed
+ *	and delivered, the connection leaves service.  Written in @sk's
+ *	callbacks, read locklessly.
  * @txq: messages to write to @sk, in order; each message is one or more
  *	skbs, the last marked by &msgmux_tx_cb.eom.  Its own lock.
  * @tx_off: bytes of the head of @txq already written; protected by
@@ -208,6 +237,8 @@ struct msgmux_peer {
  *	lock_sock(@sk).
  * @tx_mid: part of a message has been written and not all of it;
  *	protected by lock_sock(@sk).
+ * @tx_fin: shutdown(SHUT_WR): send FIN after the queued messages, and
+ *	queue no more.  Written under &msgmux_mux.lock, read locklessly.
  * @tx_work: writes @txq when TCP has room again.
  * @fail_work: takes the connection out of service after an error, in
  *	process context.
@@ -226,8 +257,13 @@ struct msgmux_peer {
 struct msgmux_psock {
 	struct sock *sk;
 	struct file *file;
+	struct socket *csock;
+	long linger;
 	struct msgmux_mux *mux;
 	refcount_t refcnt;
+	struct msgmux_sock *owner;
+	bool connecting;
+	bool accepted;
 	u32 id;
 	unsigned long ino;
 	struct msgmux_peer peer;
@@ -241,11 +277,13 @@ struct msgmux_psock {
 	unsigned int rx_partial;
 	struct sk_buff *rx_held;
 	struct list_head rx_wait_node;
+	bool rx_eof;
 
 	struct sk_buff_head txq;
 	unsigned int tx_off;
 	bool tx_stopped;
 	bool tx_mid;
+	bool tx_fin;
 	struct work_struct tx_work;
 
 	struct work_struct fail_work;
@@ -259,6 +297,30 @@ struct msgmux_psock {
 	int save_rcvbuf;
 
 	struct msgmux_stats stats;
+};
+
+/* &msgmux_join.flags */
+#define MSGMUX_JOIN_OWN		BIT(0) /* msgmux made the socket */
+#define MSGMUX_JOIN_CONNECT	BIT(1) /* connect() has not finished */
+#define MSGMUX_JOIN_ACCEPTED	BIT(2) /* from a SOCK_DGRAM listener */
+
+/**
+ * struct msgmux_join - how a TCP socket joins a mux
+ * @csock: the TCP socket.
+ * @prog: its BPF parser, or NULL for the mux's built-in framing.
+ * @owner: see &msgmux_psock.owner, or NULL.
+ * @flags: %MSGMUX_JOIN_* bits.
+ * @conn_id: out: the connection's id (0 while connecting).
+ * @psock: out, with %MSGMUX_JOIN_CONNECT: the connection, with a
+ *	reference for the caller.
+ */
+struct msgmux_join {
+	struct socket *csock;
+	struct bpf_prog *prog;
+	struct msgmux_sock *owner;
+	unsigned int flags;
+	u32 conn_id;
+	struct msgmux_psock *psock;
 };
 
 /**
@@ -306,6 +368,22 @@ struct msgmux_tx_cb {
  *	protected by lock_sock().
  * @tx_parts_len: bytes in @tx_parts.
  * @tx_conn: the connection @tx_parts goes to (0: any).
+ * @tcp: the kernel TCP socket bind() made, listening after listen(), or
+ *	NULL; protected by lock_sock().  Read locklessly by poll() while
+ *	@listening (it does not change then).
+ * @listening: listen() succeeded; written under &msgmux_mux.lock too.
+ * @accept_wait: msgmux's entry on @tcp's wait queue while @listening: a
+ *	connection to accept queues @accept_work.
+ * @accept_work: SOCK_DGRAM: accepts connections into the mux;
+ *	SOCK_SEQPACKET: wakes readers of the listener.
+ * @connecting: the connection connect() is making, or NULL; protected by
+ *	&msgmux_mux.lock.
+ * @conn_state: %MSGMUX_SS_NONE, or whether the one connection of a
+ *	connected or accepted SOCK_SEQPACKET socket is up; protected by
+ *	&msgmux_mux.lock.
+ * @conn_id: that connection's id.
+ * @conn_local: its local address.
+ * @conn_peer: its peer's address.
  * @stats: counters; written under lock_sock(), read by /proc.
  */
 struct msgmux_sock {
@@ -324,7 +402,24 @@ struct msgmux_sock {
 	size_t tx_parts_len;
 	u32 tx_conn;
 
+	struct socket *tcp;
+	bool listening;
+	struct wait_queue_entry accept_wait;
+	struct work_struct accept_work;
+	struct msgmux_psock *connecting;
+	u8 conn_state;
+	u32 conn_id;
+	struct msgmux_peer conn_local;
+	struct msgmux_peer conn_peer;
+
 	struct msgmux_stats stats;
+};
+
+/* &msgmux_sock.conn_state */
+enum {
+	MSGMUX_SS_NONE,	/* not a one-to-one socket */
+	MSGMUX_SS_UP,		/* its connection is in service */
+	MSGMUX_SS_GONE,	/* its connection has left */
 };
 
 /**
@@ -363,6 +458,13 @@ int msgmux_frame_encode(const struct msgmux_frame *f, size_t payload,
 bool msgmux_frame_strips(const struct msgmux_frame *f);
 
 /* psock.c */
+int msgmux_psock_join(struct msgmux_mux *mux, struct msgmux_join *j);
+bool msgmux_psock_unlink(struct msgmux_psock *psock);
+void msgmux_psock_leave(struct msgmux_psock *psock, long timeo);
+void msgmux_psock_addr(const struct sock *sk, struct msgmux_peer *p,
+		       bool local);
+void msgmux_psock_fin(struct msgmux_psock *psock);
+void msgmux_psock_established(struct msgmux_psock *psock);
 int msgmux_attach(struct msgmux_sock *msk, int fd, int bpf_fd, u32 *conn_id);
 int msgmux_unattach(struct msgmux_sock *msk, int fd);
 int msgmux_unattach_id(struct msgmux_sock *msk, u32 id);
@@ -373,6 +475,9 @@ void msgmux_psock_push(struct msgmux_psock *psock);
 void msgmux_psock_kick(struct msgmux_psock *psock);
 void msgmux_psock_detach_all(struct msgmux_mux *mux, long timeo);
 
+/* No SO_LINGER: the timeo of msgmux_psock_leave() and friends. */
+#define MSGMUX_NO_LINGER	(-1L)
+
 /* rx.c */
 void msgmux_rx_deliver(struct msgmux_psock *psock, struct sk_buff *skb);
 void msgmux_rx_enable(struct msgmux_sock *msk);
@@ -380,6 +485,7 @@ void msgmux_rx_disable(struct msgmux_sock *msk, bool closing);
 void __msgmux_rx_release_held(struct msgmux_psock *psock);
 void msgmux_rx_notify(struct msgmux_mux *mux, struct msgmux_psock *psock,
 		      unsigned int dropped);
+void msgmux_rx_conn_gone(struct msgmux_mux *mux, struct msgmux_psock *psock);
 int msgmux_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 		   int flags);
 
@@ -388,8 +494,34 @@ int msgmux_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
 void msgmux_tx_purge(struct msgmux_sock *msk);
 bool msgmux_tx_can_queue(const struct msgmux_sock *msk);
 
+/* connect.c */
+int msgmux_tcp_create(struct msgmux_sock *msk, int family,
+		      struct socket **res);
+int msgmux_addr_check(const struct sockaddr *addr, int addr_len);
+int msgmux_connect(struct socket *sock, struct sockaddr *addr, int addr_len,
+		   int flags);
+void __msgmux_conn_linked(struct msgmux_psock *psock);
+void __msgmux_conn_unlinked(struct msgmux_psock *psock);
+void msgmux_conn_cancel(struct msgmux_sock *msk);
+struct msgmux_psock *msgmux_conn_get(struct msgmux_sock *msk);
+int msgmux_peer_to_sockaddr(const struct msgmux_peer *p,
+			    struct sockaddr *addr);
+
+/* listen.c */
+int msgmux_bind(struct socket *sock, struct sockaddr *addr, int addr_len);
+int msgmux_listen(struct socket *sock, int backlog);
+int msgmux_accept_sock(struct socket *sock, struct socket *newsock,
+		       int flags, bool kern);
+void msgmux_listen_init(struct msgmux_sock *msk);
+void msgmux_listen_stop(struct msgmux_sock *msk);
+int msgmux_listen_shutdown(struct msgmux_sock *msk);
+void __msgmux_listen_kick(struct msgmux_mux *mux);
+bool msgmux_listen_readable(const struct msgmux_sock *msk);
+
 /* sock.c */
 extern struct proto msgmux_proto;
+void msgmux_sock_init(struct socket *sock, struct sock *sk,
+		      const struct proto_ops *ops, struct msgmux_mux *mux);
 int msgmux_clone(struct socket *osock, struct msgmux_clone __user *uarg);
 extern struct net_proto_family msgmux_family_ops;
 void msgmux_sock_init_family(int family);

@@ -60,6 +60,7 @@ struct msgmux_mux *msgmux_mux_create(struct net *net)
 	INIT_LIST_HEAD(&mux->rx_ready);
 	INIT_LIST_HEAD(&mux->rx_waiting);
 	msgmux_frame_default(&mux->frame);
+	mux->accept_limit = MSGMUX_DEFAULT_ACCEPT_LIMIT;
 
 	mutex_lock(&mn->lock);
 	mux->id = mn->next_mux_id++;

@@ -15,7 +15,10 @@
  * connection's id within it (0 on a mux line).  ``inode`` is the inode
  * number of the socket (the TCP socket's, for a connection), as
  * ``ls -l /proc/PID/fd`` shows it.  A connection's ``type`` is ``tcp`` or
- * ``tcp6`` and its ``state`` the parser, ``frame`` or ``bpf``.  The
+ * ``tcp6`` and its ``state`` the parser, ``frame`` or ``bpf``.  A
+ * socket's ``state`` is ``listen``, ``conn`` (one-to-one with a connection
+ * that connect() or accept() made), ``closed`` (that connection has
+ * gone), or ``open`` (any other: the connections are the mux's).  The
  * counters are messages and bytes received and sent, messages queued (to
  * read on a socket, to write on a connection), errors, and messages
  * dropped; a mux line sums its sockets, and adds the errors and drops
@@ -40,6 +43,21 @@ static const char *msgmux_type_name(const struct sock *sk)
 		return "dgram";
 	default:
 		return "?";
+	}
+}
+
+/* Caller holds &msgmux_mux.lock, which guards conn_state and listening. */
+static const char *msgmux_state_name(const struct msgmux_sock *msk)
+{
+	if (msk->listening)
+		return "listen";
+	switch (msk->conn_state) {
+	case MSGMUX_SS_UP:
+		return "conn";
+	case MSGMUX_SS_GONE:
+		return "closed";
+	default:
+		return "open";
 	}
 }
 
@@ -77,7 +95,8 @@ static void __msgmux_proc_show_socks(struct seq_file *seq,
 		memset(&s, 0, sizeof(s));
 		msgmux_stats_add(&s, &msk->stats);
 		seq_printf(seq, "sock %-10u %-2u %-10lu %-9s %-6s", mux->id,
-			   msk->id, msk->ino, msgmux_type_name(sk), "open");
+			   msk->id, msk->ino, msgmux_type_name(sk),
+			   msgmux_state_name(msk));
 		msgmux_proc_counters(seq, &s,
 				     skb_queue_len_lockless(&sk->sk_receive_queue));
 	}

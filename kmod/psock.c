@@ -74,6 +74,19 @@ static void msgmux_psock_write_space(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
+/*
+ * The peer closed its side.  Once everything it sent before is parsed and
+ * handed to an upper socket, the connection leaves service; a partial
+ * message left then is dropped and counted.  Called with @sk locked (its
+ * callbacks, or strparser's read).
+ */
+static void msgmux_psock_eof_check(struct msgmux_psock *psock)
+{
+	if (READ_ONCE(psock->rx_eof) && !READ_ONCE(psock->rx_held) &&
+	    !tcp_inq(psock->sk))
+		msgmux_psock_fail(psock, -EPIPE, MSGMUX_CONN_CLOSED);
+}
+
 static void msgmux_psock_state_change(struct sock *sk)
 {
 	struct msgmux_psock *psock;
@@ -83,12 +96,20 @@ static void msgmux_psock_state_change(struct sock *sk)
 	psock = msgmux_psock_of(sk);
 	if (likely(psock)) {
 		err = READ_ONCE(sk->sk_err);
-		if (err || sk->sk_state == TCP_CLOSE)
-			msgmux_psock_fail(psock, -(err ? : EPIPE),
+		if (err) {
+			msgmux_psock_fail(psock, -err, MSGMUX_CONN_TCP_ERROR);
+		} else if (sk->sk_state == TCP_ESTABLISHED) {
+			msgmux_psock_established(psock);
+		} else if (READ_ONCE(psock->connecting) &&
+			   sk->sk_state == TCP_CLOSE) {
+			msgmux_psock_fail(psock, -ECONNABORTED,
 					  MSGMUX_CONN_TCP_ERROR);
-		else if (sk->sk_state == TCP_CLOSE_WAIT)
-			/* The peer sent FIN: no message can arrive any more. */
-			msgmux_psock_fail(psock, -EPIPE, MSGMUX_CONN_CLOSED);
+		} else if (sk->sk_state == TCP_CLOSE_WAIT ||
+			   sk->sk_state == TCP_CLOSE) {
+			/* FIN (or FIN after ours): nothing more will come. */
+			WRITE_ONCE(psock->rx_eof, true);
+			msgmux_psock_eof_check(psock);
+		}
 		/* Whoever waits on the TCP socket itself still wakes. */
 		psock->save_state_change(sk);
 	}
@@ -216,17 +237,49 @@ static void msgmux_strp_abort(struct strparser *strp, int err)
 	msgmux_psock_fail(psock, err, reason);
 }
 
+/* After each read of the stream: has the peer's last message gone up? */
+static int msgmux_strp_read_done(struct strparser *strp, int err)
+{
+	msgmux_psock_eof_check(msgmux_strp_psock(strp));
+	return err;
+}
+
 static const struct strp_callbacks msgmux_strp_cb = {
 	.parse_msg = msgmux_strp_parse,
 	.rcv_msg = msgmux_strp_rcv,
 	.abort_parser = msgmux_strp_abort,
+	.read_sock_done = msgmux_strp_read_done,
 };
 
+/*
+ * Close a socket msgmux made, as close() would with @linger as SO_LINGER:
+ * -1 closes in the background, 0 resets the connection.
+ */
+static void msgmux_psock_close(struct socket *csock, long linger)
+{
+	struct sock *sk = csock->sk;
+
+	if (linger >= 0) {
+		lock_sock(sk);
+		sock_set_flag(sk, SOCK_LINGER);
+		WRITE_ONCE(sk->sk_lingertime, linger);
+		release_sock(sk);
+	}
+	sock_release(csock);
+}
+
+/*
+ * A connection's socket is released only with its last reference, so a
+ * connect() still waiting on it, or a sender still pushing, never sees it
+ * go.
+ */
 static void msgmux_psock_free(struct msgmux_psock *psock)
 {
 	if (psock->bpf_prog)
 		bpf_prog_put(psock->bpf_prog);
 	kfree_skb(psock->bpf_skb);
+	if (psock->csock)
+		msgmux_psock_close(psock->csock, psock->linger);
 	sock_put(psock->sk);
 	msgmux_mux_put(psock->mux);
 	kfree(psock);
@@ -330,6 +383,12 @@ static int __msgmux_psock_write(struct msgmux_psock *psock, long *timeo)
 		/* Uncharges the sender, which may now send more. */
 		consume_skb(skb);
 	}
+	/* shutdown(SHUT_WR): nothing more is queued, so FIN follows it all. */
+	if (READ_ONCE(psock->tx_fin) && !psock->tx_stopped &&
+	    !(sk->sk_shutdown & SEND_SHUTDOWN)) {
+		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | SEND_SHUTDOWN);
+		sk->sk_prot->shutdown(sk, SEND_SHUTDOWN);
+	}
 	return 0;
 }
 
@@ -357,6 +416,22 @@ static void msgmux_psock_tx_work(struct work_struct *work)
 }
 
 static void msgmux_psock_fail_work(struct work_struct *work);
+
+/**
+ * msgmux_psock_fin() - shutdown(SHUT_WR) of a connection
+ * @psock: a connection msgmux made; the caller holds a reference.
+ *
+ * No message is queued on it any more; FIN follows the ones queued.
+ *
+ * Context: process context.
+ */
+void msgmux_psock_fin(struct msgmux_psock *psock)
+{
+	spin_lock_bh(&psock->mux->lock);
+	WRITE_ONCE(psock->tx_fin, true);
+	spin_unlock_bh(&psock->mux->lock);
+	msgmux_psock_push(psock);
+}
 
 /*
  * Record the first error and have a worker take the connection away,
@@ -387,21 +462,29 @@ static int msgmux_attach_check(struct sock *csk)
 	return 0;
 }
 
-static void msgmux_psock_peer(struct msgmux_psock *psock)
+/**
+ * msgmux_psock_addr() - a TCP socket's local or peer address
+ * @sk: a connected TCP socket.
+ * @p: filled in.
+ * @local: the local address, else the peer's.
+ */
+void msgmux_psock_addr(const struct sock *sk, struct msgmux_peer *p,
+		       bool local)
 {
-	struct sock *sk = psock->sk;
-	struct msgmux_peer *p = &psock->peer;
+	const struct inet_sock *inet = inet_sk(sk);
 
+	memset(p, 0, sizeof(*p));
 	p->family = sk->sk_family;
-	p->port = inet_sk(sk)->inet_dport;
+	p->port = local ? inet->inet_sport : inet->inet_dport;
 #if IS_ENABLED(CONFIG_IPV6)
 	if (sk->sk_family == AF_INET6) {
-		memcpy(p->addr, &sk->sk_v6_daddr, 16);
+		memcpy(p->addr, local ? &sk->sk_v6_rcv_saddr :
+		       &sk->sk_v6_daddr, 16);
 		p->scope_id = sk->sk_bound_dev_if;
 		return;
 	}
 #endif
-	memcpy(p->addr, &inet_sk(sk)->inet_daddr, 4);
+	memcpy(p->addr, local ? &inet->inet_rcv_saddr : &inet->inet_daddr, 4);
 }
 
 static struct msgmux_psock *msgmux_psock_alloc(struct msgmux_mux *mux,
@@ -423,48 +506,87 @@ static struct msgmux_psock *msgmux_psock_alloc(struct msgmux_mux *mux,
 	psock->sk = csk;
 	psock->mux = mux;
 	psock->bpf_prog = prog;
+	psock->linger = MSGMUX_NO_LINGER;
 	refcount_set(&psock->refcnt, 1);
 	INIT_LIST_HEAD(&psock->mux_node);
 	INIT_LIST_HEAD(&psock->rx_wait_node);
 	skb_queue_head_init(&psock->txq);
 	INIT_WORK(&psock->tx_work, msgmux_psock_tx_work);
 	INIT_WORK(&psock->fail_work, msgmux_psock_fail_work);
-	msgmux_psock_peer(psock);
 	return psock;
 }
 
-/* Put the connection into the mux's list, with an id and the framing. */
-static void msgmux_psock_link(struct msgmux_psock *psock)
+/*
+ * Put the connection into the mux's list, with an id, its peer and the
+ * framing: from then on messages go up from it and down to it.
+ */
+static void __msgmux_psock_link(struct msgmux_psock *psock)
 {
 	struct msgmux_mux *mux = psock->mux;
 	struct msgmux_sock *msk;
 
-	spin_lock_bh(&mux->lock);
+	lockdep_assert_held(&mux->lock);
+
+	WRITE_ONCE(psock->connecting, false);
 	psock->id = mux->next_conn_id++;
 	psock->frame = mux->frame;
+	msgmux_psock_addr(psock->sk, &psock->peer, false);
 	list_add_tail(&psock->mux_node, &mux->psocks);
 	mux->npsocks++;
+	__msgmux_conn_linked(psock);
+	trace_msgmux_conn_attach(mux->id, psock->id, psock->sk->sk_family,
+				 psock->bpf_prog);
 	/* A writer polling for POLLOUT can now queue a message. */
 	list_for_each_entry(msk, &mux->socks, mux_node)
 		msk->sk.sk_write_space(&msk->sk);
+}
+
+/**
+ * msgmux_psock_established() - the connection connect() made is up
+ * @psock: the connection; linked into its mux unless it was already, or
+ *	is out of service.
+ *
+ * Context: the TCP socket's state change (softirq context), or connect()
+ * once TCP returned.
+ */
+void msgmux_psock_established(struct msgmux_psock *psock)
+{
+	struct msgmux_mux *mux = psock->mux;
+
+	spin_lock_bh(&mux->lock);
+	if (psock->connecting && !psock->dead)
+		__msgmux_psock_link(psock);
 	spin_unlock_bh(&mux->lock);
 }
 
 /* Take @psock out of service; caller holds &mux->lock and checked !dead. */
 static void __msgmux_psock_unlink(struct msgmux_psock *psock)
 {
-	lockdep_assert_held(&psock->mux->lock);
+	struct msgmux_mux *mux = psock->mux;
+
+	lockdep_assert_held(&mux->lock);
 
 	WRITE_ONCE(psock->dead, true);
+	if (psock->connecting) {
+		__msgmux_conn_unlinked(psock);
+		return;
+	}
 	list_del_init(&psock->mux_node);
-	psock->mux->npsocks--;
+	mux->npsocks--;
+	if (psock->accepted) {
+		mux->naccepted--;
+		__msgmux_listen_kick(mux);
+	}
 }
 
-/*
- * Take @psock out of service.  Returns false if someone else did already:
- * exactly one caller goes on to detach it.
+/**
+ * msgmux_psock_unlink() - take a connection out of service
+ * @psock: the connection.
+ *
+ * Return: false if someone else did already: exactly one caller goes on
+ * to detach it, with msgmux_psock_leave().
  */
-static bool msgmux_psock_unlink(struct msgmux_psock *psock)
+bool msgmux_psock_unlink(struct msgmux_psock *psock)
 {
 	struct msgmux_mux *mux = psock->mux;
 	bool mine;
@@ -528,15 +650,47 @@ static struct bpf_prog *msgmux_get_parser(int bpf_fd)
 	return bpf_prog_get_type(bpf_fd, BPF_PROG_TYPE_SOCKET_FILTER);
 }
 
-/* Attach @csock; on success its file reference belongs to the psock. */
-static int msgmux_psock_attach(struct msgmux_mux *mux, struct socket *csock,
-			       struct bpf_prog *prog, u32 *conn_id)
+/*
+ * Hook the new connection and link it into the mux; with
+ * MSGMUX_JOIN_CONNECT, hook it only: it is linked once established.
+ */
+static void msgmux_psock_start(struct msgmux_psock *psock,
+			       struct msgmux_join *j)
 {
-	struct sock *csk = csock->sk;
+	struct msgmux_mux *mux = psock->mux;
+
+	spin_lock_bh(&mux->lock);
+	psock->owner = j->owner;
+	psock->accepted = j->flags & MSGMUX_JOIN_ACCEPTED;
+	if (j->flags & MSGMUX_JOIN_CONNECT) {
+		psock->connecting = true;
+		j->owner->connecting = psock;
+		refcount_inc(&psock->refcnt);
+		j->psock = psock;
+	} else {
+		__msgmux_psock_link(psock);
+	}
+	j->conn_id = psock->id;
+	spin_unlock_bh(&mux->lock);
+}
+
+/**
+ * msgmux_psock_join() - make a TCP socket a connection of a mux
+ * @mux: the mux.
+ * @j: the socket and how it joins; on success its socket belongs to the
+ *	connection (the file reference of an attached socket, the socket
+ *	itself with %MSGMUX_JOIN_OWN).
+ *
+ * Context: process context.
+ * Return: 0, or the errors of msgmux_attach() for the socket's state.
+ */
+int msgmux_psock_join(struct msgmux_mux *mux, struct msgmux_join *j)
+{
+	struct sock *csk = j->csock->sk;
 	struct msgmux_psock *psock;
 	int err;
 
-	psock = msgmux_psock_alloc(mux, csk, prog);
+	psock = msgmux_psock_alloc(mux, csk, j->prog);
 	if (!psock)
 		return -ENOMEM;
 	err = strp_init(&psock->strp, csk, &msgmux_strp_cb);
@@ -549,31 +703,32 @@ static int msgmux_psock_attach(struct msgmux_mux *mux, struct socket *csock,
 	 * and then linking it into the mux is one step for everyone else.
 	 */
 	lock_sock(csk);
-	err = msgmux_attach_check(csk);
+	err = j->flags & MSGMUX_JOIN_CONNECT ? 0 : msgmux_attach_check(csk);
 	if (!err)
 		err = msgmux_psock_hook(psock);
 	if (err)
 		goto err_unlock;
-	psock->file = csock->file;
-	psock->ino = SOCK_INODE(csock)->i_ino;
+	if (j->flags & MSGMUX_JOIN_OWN)
+		psock->csock = j->csock;
+	else
+		psock->file = j->csock->file;
+	psock->ino = SOCK_INODE(j->csock)->i_ino;
 	sock_hold(csk);
 	msgmux_mux_get(mux);
-	msgmux_psock_link(psock);
 	/* strparser refuses messages longer than the TCP receive buffer. */
 	psock->save_rcvbuf = csk->sk_rcvbuf;
-	if (csk->sk_rcvbuf < (int)psock->frame.max_size)
-		WRITE_ONCE(csk->sk_rcvbuf, psock->frame.max_size);
-	*conn_id = psock->id;
-	trace_msgmux_conn_attach(mux->id, psock->id, csk->sk_family, prog);
+	if (csk->sk_rcvbuf < (int)READ_ONCE(mux->frame.max_size))
+		WRITE_ONCE(csk->sk_rcvbuf, READ_ONCE(mux->frame.max_size));
+	msgmux_psock_start(psock, j);
+	/* Its peer closed already: no state change will come to tell us. */
+	if (csk->sk_state == TCP_CLOSE_WAIT)
+		WRITE_ONCE(psock->rx_eof, true);
 	/*
 	 * Parse what arrived before the hook.  Queued while we own the
 	 * socket: once released, a reset in the backlog or an unattach may
 	 * free the psock, and detach's strp_done() cancels this work.
 	 */
 	strp_check_rcv(&psock->strp);
-	/* Its peer closed already: no state change will come to tell us. */
-	if (csk->sk_state == TCP_CLOSE_WAIT)
-		msgmux_psock_fail(psock, -EPIPE, MSGMUX_CONN_CLOSED);
 	release_sock(csk);
 	return 0;
 
@@ -604,6 +759,7 @@ err_free:
  */
 int msgmux_attach(struct msgmux_sock *msk, int fd, int bpf_fd, u32 *conn_id)
 {
+	struct msgmux_join j = {};
 	struct bpf_prog *prog;
 	struct socket *csock;
 	int err;
@@ -616,9 +772,12 @@ int msgmux_attach(struct msgmux_sock *msk, int fd, int bpf_fd, u32 *conn_id)
 		err = PTR_ERR(prog);
 		goto err_put_sock;
 	}
-	err = msgmux_psock_attach(msk->mux, csock, prog, conn_id);
+	j.csock = csock;
+	j.prog = prog;
+	err = msgmux_psock_join(msk->mux, &j);
 	if (err)
 		goto err_put_prog;
+	*conn_id = j.conn_id;
 	return 0;
 
 err_put_prog:
@@ -654,7 +813,7 @@ static unsigned int msgmux_psock_partial(struct msgmux_psock *psock)
  * would make the peer misframe everything after it, so then the TCP
  * connection is aborted instead of handed back.
  */
-static void msgmux_psock_flush(struct msgmux_psock *psock, long timeo)
+static void msgmux_psock_flush(struct msgmux_psock *psock, long *timeo)
 {
 	struct sock *sk = psock->sk;
 	unsigned int left = 0;
@@ -663,7 +822,7 @@ static void msgmux_psock_flush(struct msgmux_psock *psock, long timeo)
 
 	lock_sock(sk);
 	if (!psock->err || psock->reason == MSGMUX_CONN_CLOSED)
-		__msgmux_psock_write(psock, &timeo);
+		__msgmux_psock_write(psock, timeo);
 	cut = psock->tx_mid;
 	psock->tx_stopped = true;
 	release_sock(sk);
@@ -688,11 +847,14 @@ static void msgmux_psock_flush(struct msgmux_psock *psock, long timeo)
 static void msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
 {
 	struct msgmux_mux *mux = psock->mux;
+	long wait = max(timeo, 0L);
 	unsigned int dropped;
 
 	/* Still hooked: nobody can attach the socket while this waits. */
-	msgmux_psock_flush(psock, timeo);
+	msgmux_psock_flush(psock, &wait);
 	msgmux_psock_unhook(psock);
+	/* A socket msgmux made closes as its SO_LINGER says, time left. */
+	psock->linger = timeo < 0 ? timeo : wait;
 	dropped = msgmux_psock_partial(psock);
 	strp_done(&psock->strp);
 
@@ -701,6 +863,9 @@ static void msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
 	spin_unlock_bh(&mux->lock);
 
 	msgmux_psock_cancel(psock, &psock->tx_work);
+	/* A connect() that failed was never in service: nothing to tell. */
+	if (READ_ONCE(psock->connecting))
+		goto out;
 	if (dropped)
 		WRITE_ONCE(psock->stats.dropped, psock->stats.dropped + 1);
 	if (msgmux_psock_failed(psock, dropped))
@@ -711,7 +876,8 @@ static void msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
 					psock->reason, dropped);
 		msgmux_rx_notify(mux, psock, dropped);
 	}
-
+	msgmux_rx_conn_gone(mux, psock);
+out:
 	if (psock->file)
 		fput(psock->file);
 	msgmux_psock_put(psock);
@@ -723,7 +889,7 @@ static void msgmux_psock_fail_work(struct work_struct *work)
 						  fail_work);
 
 	if (msgmux_psock_unlink(psock))
-		msgmux_psock_detach(psock, 0);
+		msgmux_psock_detach(psock, MSGMUX_NO_LINGER);
 	msgmux_psock_put(psock);
 }
 
@@ -764,13 +930,24 @@ bool msgmux_psock_failed(const struct msgmux_psock *psock,
 	return psock->reason != MSGMUX_CONN_CLOSED || dropped;
 }
 
-/* Detach a connection taken out of the list on behalf of @msk. */
-static void msgmux_psock_leave(struct msgmux_sock *msk,
-			       struct msgmux_psock *psock)
+/**
+ * msgmux_psock_leave() - detach a connection taken out of service
+ * @psock: a connection whose msgmux_psock_unlink() returned true.
+ * @timeo: how long queued messages may wait for TCP (a SO_LINGER time),
+ *	or %MSGMUX_NO_LINGER.
+ *
+ * Context: process context.
+ */
+void msgmux_psock_leave(struct msgmux_psock *psock, long timeo)
 {
 	msgmux_psock_cancel(psock, &psock->fail_work);
-	msgmux_psock_detach(psock, sock_flag(&msk->sk, SOCK_LINGER) ?
-			    msk->sk.sk_lingertime : 0);
+	msgmux_psock_detach(psock, timeo);
+}
+
+static long msgmux_sock_linger(const struct msgmux_sock *msk)
+{
+	return sock_flag(&msk->sk, SOCK_LINGER) ? msk->sk.sk_lingertime :
+	       MSGMUX_NO_LINGER;
 }
 
 /**
@@ -800,7 +977,7 @@ int msgmux_unattach(struct msgmux_sock *msk, int fd)
 	sockfd_put(csock);
 	if (!psock)
 		return -EINVAL;
-	msgmux_psock_leave(msk, psock);
+	msgmux_psock_leave(psock, msgmux_sock_linger(msk));
 	return 0;
 }
 
@@ -818,7 +995,7 @@ int msgmux_unattach_id(struct msgmux_sock *msk, u32 id)
 
 	if (!psock)
 		return -EINVAL;
-	msgmux_psock_leave(msk, psock);
+	msgmux_psock_leave(psock, msgmux_sock_linger(msk));
 	return 0;
 }
 
@@ -842,7 +1019,6 @@ void msgmux_psock_detach_all(struct msgmux_mux *mux, long timeo)
 		spin_unlock_bh(&mux->lock);
 		if (!psock)
 			break;
-		msgmux_psock_cancel(psock, &psock->fail_work);
-		msgmux_psock_detach(psock, timeo);
+		msgmux_psock_leave(psock, timeo);
 	}
 }

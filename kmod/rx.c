@@ -377,8 +377,12 @@ int msgmux_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 		return msgmux_recv_errqueue(sk, msg, len, flags);
 
 	skb = skb_recv_datagram(sk, flags, &err);
-	if (!skb)
+	if (!skb) {
+		/* The end of a one-to-one connection, or SHUT_RD: as AF_UNIX. */
+		if (err == -EAGAIN && READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN)
+			return 0;
 		return err;
+	}
 
 	cb = MSGMUX_RX_CB(skb);
 	copied = min_t(size_t, len, cb->len);
@@ -442,6 +446,32 @@ void msgmux_rx_notify(struct msgmux_mux *mux, struct msgmux_psock *psock,
 		MSGMUX_RX_CB(skb)->peer = psock->peer;
 		skb_queue_tail(&msk->sk.sk_error_queue, skb);
 		sk_error_report(&msk->sk);
+	}
+	spin_unlock_bh(&mux->lock);
+}
+
+/**
+ * msgmux_rx_conn_gone() - a connection left: end its one-to-one sockets
+ * @mux: the mux.
+ * @psock: the connection, out of service, its last messages delivered.
+ *
+ * A connected or accepted SOCK_SEQPACKET socket whose connection this was
+ * sees the end as AF_UNIX's do: its queued messages, then recv() returns
+ * 0; poll() reports EPOLLRDHUP and EPOLLHUP, and send() fails with EPIPE.
+ *
+ * Context: process context.
+ */
+void msgmux_rx_conn_gone(struct msgmux_mux *mux, struct msgmux_psock *psock)
+{
+	struct msgmux_sock *msk;
+
+	spin_lock_bh(&mux->lock);
+	list_for_each_entry(msk, &mux->socks, mux_node) {
+		if (msk->conn_state != MSGMUX_SS_UP || msk->conn_id != psock->id)
+			continue;
+		WRITE_ONCE(msk->conn_state, MSGMUX_SS_GONE);
+		WRITE_ONCE(msk->sk.sk_shutdown, SHUTDOWN_MASK);
+		msk->sk.sk_state_change(&msk->sk);
 	}
 	spin_unlock_bh(&mux->lock);
 }

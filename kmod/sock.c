@@ -13,6 +13,8 @@
  * Operations that msgmux does not offer on a socket in its current state
  * return the errno that TCP or AF_UNIX would: for example shutdown() on a
  * socket with no connection is -ENOTCONN.
+ *
+ * bind(), listen() and accept() are in listen.c, connect() in connect.c.
  */
 #include <linux/file.h>
 #include <linux/net.h>
@@ -60,6 +62,9 @@ static int msgmux_release(struct socket *sock)
 		return 0;
 	msk = msgmux_sk(sk);
 
+	msgmux_listen_stop(msk);
+	msgmux_conn_cancel(msk);
+
 	lock_sock(sk);
 	msgmux_rx_disable(msk, true);
 	/* No other socket receives: its unread messages go with it, counted. */
@@ -70,7 +75,8 @@ static int msgmux_release(struct socket *sock)
 	skb_queue_purge(&sk->sk_error_queue);
 	msgmux_tx_purge(msk);
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-	timeo = sock_flag(sk, SOCK_LINGER) ? sk->sk_lingertime : 0;
+	timeo = sock_flag(sk, SOCK_LINGER) ? sk->sk_lingertime :
+		MSGMUX_NO_LINGER;
 	release_sock(sk);
 
 	msgmux_mux_del_sock(msk, timeo);
@@ -98,7 +104,9 @@ static __poll_t msgmux_poll(struct file *file, struct socket *sock,
 		mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
 	if (shutdown == SHUTDOWN_MASK)
 		mask |= EPOLLHUP;
-	if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
+	if (!skb_queue_empty_lockless(&sk->sk_receive_queue) ||
+	    (sk->sk_type == SOCK_SEQPACKET &&
+	     msgmux_listen_readable(msgmux_sk(sk))))
 		mask |= EPOLLIN | EPOLLRDNORM;
 
 	/* Writable only when a message could really be queued now. */
@@ -109,18 +117,87 @@ static __poll_t msgmux_poll(struct file *file, struct socket *sock,
 	return mask;
 }
 
+/*
+ * The local address: a bound or listening socket's; a one-to-one socket's
+ * connection's.  The peer: a one-to-one socket's, while its connection is
+ * up.  No other address is defined: a mux has many connections.
+ */
 static int msgmux_getname(struct socket *sock, struct sockaddr *addr,
 			  int peer)
 {
-	/* No local or peer address is defined without a connection. */
-	return -ENOTCONN;
+	struct sock *sk = sock->sk;
+	struct msgmux_sock *msk = msgmux_sk(sk);
+	struct msgmux_mux *mux = msk->mux;
+	struct msgmux_peer p;
+	int state, err;
+
+	if (!peer) {
+		lock_sock(sk);
+		err = msk->tcp ? kernel_getsockname(msk->tcp, addr) : -ENOTCONN;
+		release_sock(sk);
+		if (err != -ENOTCONN)
+			return err;
+	}
+
+	spin_lock_bh(&mux->lock);
+	state = msk->conn_state;
+	p = peer ? msk->conn_peer : msk->conn_local;
+	spin_unlock_bh(&mux->lock);
+	if (state == MSGMUX_SS_NONE || (peer && state != MSGMUX_SS_UP))
+		return -ENOTCONN;
+	return msgmux_peer_to_sockaddr(&p, addr);
 }
 
+/* Has @msk anything for shutdown() to act on? */
+static bool msgmux_sock_connected(const struct msgmux_sock *msk)
+{
+	return msk->listening || READ_ONCE(msk->connecting) ||
+	       READ_ONCE(msk->conn_state) != MSGMUX_SS_NONE ||
+	       READ_ONCE(msk->mux->npsocks);
+}
+
+/*
+ * SHUT_WR: no more sends; a one-to-one socket's connection gets FIN after
+ * the messages queued on it.  SHUT_RD: the socket leaves receive steering
+ * and reads 0 once its queue is empty; a listener stops listening.
+ */
 static int msgmux_shutdown(struct socket *sock, int how)
 {
+	struct sock *sk = sock->sk;
+	struct msgmux_sock *msk = msgmux_sk(sk);
+	struct msgmux_psock *psock = NULL;
+	int mode = how + 1;	/* RCV_SHUTDOWN, SEND_SHUTDOWN, or both */
+	int err = 0;
+
 	if (how < SHUT_RD || how > SHUT_RDWR)
 		return -EINVAL;
-	return -ENOTCONN;
+
+	lock_sock(sk);
+	if (!msgmux_sock_connected(msk)) {
+		err = -ENOTCONN;
+		goto out;
+	}
+	if (msk->listening && (mode & RCV_SHUTDOWN))
+		err = msgmux_listen_shutdown(msk);
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | mode);
+	if (mode & SEND_SHUTDOWN) {
+		/* A message left unfinished (no MSG_EOR yet) is dropped. */
+		msgmux_tx_purge(msk);
+		psock = msgmux_conn_get(msk);
+	}
+	if (mode & RCV_SHUTDOWN)
+		msgmux_rx_disable(msk, false);
+out:
+	release_sock(sk);
+	if (err == -ENOTCONN)
+		return err;
+	/* Blocked readers see the end, blocked writers EPIPE. */
+	sk->sk_state_change(sk);
+	if (psock) {
+		msgmux_psock_fin(psock);
+		msgmux_psock_put(psock);
+	}
+	return err;
 }
 
 static int msgmux_set_framing(struct msgmux_sock *msk, sockptr_t optval,
@@ -148,6 +225,17 @@ static int msgmux_set_framing(struct msgmux_sock *msk, sockptr_t optval,
 	return err;
 }
 
+static int msgmux_set_accept_limit(struct msgmux_mux *mux, int val)
+{
+	if (val < 0)
+		return -EINVAL;
+	spin_lock_bh(&mux->lock);
+	mux->accept_limit = val;
+	__msgmux_listen_kick(mux);
+	spin_unlock_bh(&mux->lock);
+	return 0;
+}
+
 static int msgmux_setsockopt(struct socket *sock, int level, int optname,
 			     sockptr_t optval, unsigned int optlen)
 {
@@ -158,12 +246,15 @@ static int msgmux_setsockopt(struct socket *sock, int level, int optname,
 		return -ENOPROTOOPT;
 	if (optname == MSGMUX_FRAMING)
 		return msgmux_set_framing(msk, optval, optlen);
-	if (optname != MSGMUX_RECV_DISABLE && optname != MSGMUX_EXPLICIT_EOR)
+	if (optname != MSGMUX_RECV_DISABLE && optname != MSGMUX_EXPLICIT_EOR &&
+	    optname != MSGMUX_ACCEPT_LIMIT)
 		return -ENOPROTOOPT;
 	if (optlen < sizeof(int))
 		return -EINVAL;
 	if (copy_from_sockptr(&val, optval, sizeof(val)))
 		return -EFAULT;
+	if (optname == MSGMUX_ACCEPT_LIMIT)
+		return msgmux_set_accept_limit(msk->mux, val);
 
 	lock_sock(&msk->sk);
 	if (optname == MSGMUX_EXPLICIT_EOR)
@@ -206,6 +297,11 @@ static int msgmux_getsockopt(struct socket *sock, int level, int optname,
 		break;
 	case MSGMUX_EXPLICIT_EOR:
 		val = READ_ONCE(msk->explicit_eor);
+		src = &val;
+		size = sizeof(val);
+		break;
+	case MSGMUX_ACCEPT_LIMIT:
+		val = READ_ONCE(mux->accept_limit);
 		src = &val;
 		size = sizeof(val);
 		break;
@@ -273,30 +369,7 @@ static int msgmux_ioctl(struct socket *sock, unsigned int cmd,
 	}
 }
 
-static int msgmux_bind(struct socket *sock, struct sockaddr *addr,
-		       int addr_len)
-{
-	return -EOPNOTSUPP;
-}
-
-static int msgmux_connect(struct socket *sock, struct sockaddr *addr,
-			  int addr_len, int flags)
-{
-	return -EOPNOTSUPP;
-}
-
-static int msgmux_listen(struct socket *sock, int backlog)
-{
-	return -EOPNOTSUPP;
-}
-
-static int __msgmux_accept(struct socket *sock, struct socket *newsock,
-			   int flags, bool kern)
-{
-	return -EOPNOTSUPP;
-}
-
-MSGMUX_DEFINE_ACCEPT(msgmux_accept, __msgmux_accept)
+MSGMUX_DEFINE_ACCEPT(msgmux_accept, msgmux_accept_sock)
 
 /*
  * The tables are written once, at module init, to fill in the family
@@ -321,7 +394,11 @@ static struct proto_ops msgmux_seqpacket_ops __ro_after_init = {
 	.mmap = sock_no_mmap,
 };
 
-/* The same handlers for now: a copy made at init (see below). */
+/*
+ * The same handlers: where the types differ (accept(), one-to-one
+ * connections), the handlers look at the socket's type.  A copy made at
+ * init (see below).
+ */
 static struct proto_ops msgmux_dgram_ops __ro_after_init;
 
 static const struct proto_ops *msgmux_ops_for_type(int type)
@@ -336,13 +413,16 @@ static const struct proto_ops *msgmux_ops_for_type(int type)
 	}
 }
 
-/*
- * Set up a socket, then make it a member of @mux, whose reference it
- * takes over: the mux's paths may reach it from then on.
+/**
+ * msgmux_sock_init() - set up a new upper socket and add it to a mux
+ * @sock: its &struct socket.
+ * @sk: the new &struct sock of a &struct msgmux_sock.
+ * @ops: @sock's proto_ops.
+ * @mux: the mux, whose reference the socket takes over: the mux's paths
+ *	may reach it from then on.
  */
-static void msgmux_sock_init(struct socket *sock, struct sock *sk,
-			     const struct proto_ops *ops,
-			     struct msgmux_mux *mux)
+void msgmux_sock_init(struct socket *sock, struct sock *sk,
+		      const struct proto_ops *ops, struct msgmux_mux *mux)
 {
 	struct msgmux_sock *msk = msgmux_sk(sk);
 
@@ -358,6 +438,7 @@ static void msgmux_sock_init(struct socket *sock, struct sock *sk,
 	msk->ino = SOCK_INODE(sock)->i_ino;
 	INIT_LIST_HEAD(&msk->rx_ready_node);
 	skb_queue_head_init(&msk->tx_parts);
+	msgmux_listen_init(msk);
 	msgmux_mux_add_sock(mux, msk);
 	msgmux_rx_enable(msk);
 }
@@ -385,6 +466,22 @@ static int msgmux_create(struct net *net, struct socket *sock, int protocol,
 	}
 	msgmux_sock_init(sock, sk, ops, mux);
 	return 0;
+}
+
+/* A clone of a one-to-one socket is one-to-one with the same connection. */
+static void msgmux_clone_conn(struct msgmux_sock *msk,
+			      const struct msgmux_sock *from)
+{
+	struct msgmux_mux *mux = msk->mux;
+
+	spin_lock_bh(&mux->lock);
+	msk->conn_id = from->conn_id;
+	msk->conn_local = from->conn_local;
+	msk->conn_peer = from->conn_peer;
+	msk->conn_state = from->conn_state;
+	if (msk->conn_state == MSGMUX_SS_GONE)
+		msk->sk.sk_shutdown = SHUTDOWN_MASK;
+	spin_unlock_bh(&mux->lock);
 }
 
 /**
@@ -420,6 +517,7 @@ int msgmux_clone(struct socket *osock, struct msgmux_clone __user *uarg)
 	}
 	msgmux_mux_get(mux);
 	msgmux_sock_init(newsock, newsk, osock->ops, mux);
+	msgmux_clone_conn(msgmux_sk(newsk), msgmux_sk(osock->sk));
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -457,6 +555,5 @@ void msgmux_sock_init_family(int family)
 {
 	msgmux_family_ops.family = family;
 	msgmux_seqpacket_ops.family = family;
-	/* The types differ only once connections are made in the kernel. */
 	msgmux_dgram_ops = msgmux_seqpacket_ops;
 }

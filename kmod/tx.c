@@ -125,8 +125,11 @@ static struct msgmux_psock *__msgmux_tx_pick(struct msgmux_mux *mux,
 	lockdep_assert_held(&mux->lock);
 
 	list_for_each_entry(psock, &mux->psocks, mux_node) {
-		/* Failed, and about to leave: what it took would be lost. */
-		if (READ_ONCE(psock->err))
+		/*
+		 * Failed, and about to leave: what it took would be lost.
+		 * Shut for writing: FIN follows what it has.
+		 */
+		if (READ_ONCE(psock->err) || psock->tx_fin)
 			continue;
 		if (conn_id) {
 			if (psock->id == conn_id)
