@@ -325,7 +325,8 @@ static int listen_on(int type, const struct sockaddr_storage *addr,
 	int one = 1;
 	int fd;
 
-	fd = msgmux_socket(type | SOCK_CLOEXEC);
+	/* Non-blocking: accept() after poll() never waits (a connection can go). */
+	fd = msgmux_socket(type | SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		perror("socket(AF_MSGMUX)");
 		return -1;
