@@ -72,9 +72,9 @@ finish() {
 	[ $rc -eq 0 ] || fail "$2: exit status $rc"
 }
 
-# echo_demo TYPE PORT CLIENTS SERVER-OPTIONS CLIENT-OPTIONS
+# echo_demo TYPE PORT CLIENTS SERVER-OPTIONS CLIENT-OPTIONS WHAT-PROC-SHOWS
 echo_demo() {
-	type=$1 port=$2 nclients=$3 sopts=$4 copts=$5
+	type=$1 port=$2 nclients=$3 sopts=$4 copts=$5 legend=$6
 
 	echo "== msgmux-echo-server -t $type -p $port $sopts &"
 	msgmux-echo-server -t "$type" -p "$port" $sopts > $out/server 2>&1 &
@@ -100,6 +100,7 @@ echo_demo() {
 	done
 
 	echo "== /proc/net/msgmux: the server and $nclients clients, connected"
+	echo "   ($legend)"
 	msgmuxctl show
 
 	# -H: the clients close when told; then the server's side goes.
@@ -114,8 +115,10 @@ echo_demo() {
 	finish $server $out/server
 }
 
-echo_demo seqpacket 7000 2 "" "-n 200"
-echo_demo dgram 7001 4 "-w 3" "-c 3 -n 300"
+echo_demo seqpacket 7000 2 "" "-n 200" \
+	"the server's listener has a mux of its own, so has each socket it accepted and each client: one connection each"
+echo_demo dgram 7001 4 "-w 3" "-c 3 -n 300" \
+	"one server mux: the listener, 3 workers, the 12 connections it accepted; a mux per client with its 3 connections"
 
 echo "== /proc/net/msgmux at the end"
 msgmuxctl show
