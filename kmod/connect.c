@@ -59,8 +59,8 @@ int msgmux_addr_check(const struct sockaddr *addr, int addr_len)
 /**
  * msgmux_tcp_create() - a TCP socket for bind() or connect()
  * @msk: the msgmux socket; its namespace, and the SOL_SOCKET options that
- *	shape a bind (SO_REUSEADDR, SO_REUSEPORT, SO_BINDTODEVICE) carry
- *	over.
+ *	shape a bind (SO_REUSEADDR, SO_BINDTODEVICE) carry over.  (The
+ *	socket core refuses SO_REUSEPORT on families other than inet.)
  * @family: AF_INET or AF_INET6.
  * @res: the new socket.
  *
@@ -85,7 +85,6 @@ int msgmux_tcp_create(struct msgmux_sock *msk, int family,
 	csk = (*res)->sk;
 	lock_sock(csk);
 	csk->sk_reuse = sk->sk_reuse;
-	csk->sk_reuseport = sk->sk_reuseport;
 	csk->sk_bound_dev_if = READ_ONCE(sk->sk_bound_dev_if);
 	release_sock(csk);
 	return 0;

@@ -6,9 +6,10 @@
  *
  * bind() creates and binds a TCP socket as the caller, so TCP's rules
  * apply as they are: a port below 1024 needs CAP_NET_BIND_SERVICE,
- * SO_REUSEADDR and SO_REUSEPORT set on the msgmux socket beforehand carry
- * over.  listen() makes it a TCP listener (binding a free port first if
- * there was no bind(), as TCP does).
+ * SO_REUSEADDR set on the msgmux socket beforehand carries over (the
+ * socket core refuses SO_REUSEPORT on a family that is not inet).
+ * listen() makes it a TCP listener (binding a free port first if there
+ * was no bind(), as TCP does).
  *
  * msgmux puts an entry of its own on the listener's wait queue, so that
  * a connection to accept (the listener's data_ready wake-up) queues

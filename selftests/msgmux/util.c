@@ -563,3 +563,73 @@ ssize_t mux_send(const struct mux_cfg *c, int fd, const void *buf,
 		flags |= MSG_EOR;
 	return send(fd, buf, len, flags);
 }
+
+/* ---- kernel-made connections --------------------------------------------- */
+
+/* The loopback address of @family with @port (host order). */
+socklen_t loopback_addr(int family, uint16_t port,
+			struct sockaddr_storage *ss)
+{
+	socklen_t len = loopback(family, ss);
+
+	if (family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	return len;
+}
+
+/* The port (host order) of an AF_INET or AF_INET6 address; 0 otherwise. */
+uint16_t sockaddr_port(const void *sa)
+{
+	const struct sockaddr_in *sin = sa;
+	const struct sockaddr_in6 *sin6 = sa;
+
+	if (sin->sin_family == AF_INET)
+		return ntohs(sin->sin_port);
+	if (sin6->sin6_family == AF_INET6)
+		return ntohs(sin6->sin6_port);
+	return 0;
+}
+
+/* Same family, address, port (and IPv6 scope): flow labels are ignored. */
+bool sockaddr_same(const void *a, const void *b)
+{
+	const struct sockaddr_in *a4 = a, *b4 = b;
+	const struct sockaddr_in6 *a6 = a, *b6 = b;
+
+	if (a4->sin_family != b4->sin_family)
+		return false;
+	if (a4->sin_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		       a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (a6->sin6_family == AF_INET6)
+		return a6->sin6_port == b6->sin6_port &&
+		       a6->sin6_scope_id == b6->sin6_scope_id &&
+		       !memcmp(&a6->sin6_addr, &b6->sin6_addr, 16);
+	return false;
+}
+
+/*
+ * How many connection lines mux @mux has in /proc/net/msgmux, or -errno;
+ * the first one in @first if it is not NULL.
+ */
+int proc_count_conns(unsigned int mux, struct proc_row *first)
+{
+	char line[512];
+	struct proc_row r;
+	FILE *f = fopen("/proc/net/msgmux", "r");
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (proc_parse(line, &r) || strcmp(r.kind, "conn") ||
+		    r.mux != mux)
+			continue;
+		if (!n++ && first)
+			*first = r;
+	}
+	fclose(f);
+	return n;
+}

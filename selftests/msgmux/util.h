@@ -99,4 +99,14 @@ ssize_t peer_recv(const struct mux_cfg *c, int tcp, void *buf, size_t cap,
 ssize_t mux_send(const struct mux_cfg *c, int fd, const void *buf,
 		 size_t len, int flags);
 
+/* ---- kernel-made connections -------------------------------------------- */
+
+struct sockaddr_storage;
+
+socklen_t loopback_addr(int family, uint16_t port,
+			struct sockaddr_storage *ss);
+uint16_t sockaddr_port(const void *sa);
+bool sockaddr_same(const void *a, const void *b);
+int proc_count_conns(unsigned int mux, struct proc_row *first);
+
 #endif
