@@ -214,7 +214,8 @@ static bool echo_one(struct worker *w, char *buf)
 	}
 	/*
 	 * A zero-length message is legal and comes with its address; the end
-	 * of a SEQPACKET connection (the client's FIN) returns 0 and none.
+	 * of a SEQPACKET connection (the client closed or reset it) returns 0
+	 * and none.
 	 */
 	if (n == 0 && msg.msg_namelen == 0) {
 		w->end = "closed by the client";
