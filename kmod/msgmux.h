@@ -126,6 +126,13 @@ struct msgmux_frame {
 	u32 max_size;
 };
 
+/*
+ * A connection's TCP receive buffer is at least this many times its
+ * framing's max_size: TCP's skb overhead and the window it keeps back
+ * must still leave room for one whole message.
+ */
+#define MSGMUX_RCVBUF_FACTOR	4
+
 /* The longest header: the offset and a 10-byte varint. */
 #define MSGMUX_MAX_HDR	(MSGMUX_MAX_LEN_OFFSET + 10)
 
@@ -249,8 +256,10 @@ struct msgmux_peer {
  * @save_data_ready: @sk's callbacks before attach, restored at detach.
  * @save_write_space: see @save_data_ready.
  * @save_state_change: see @save_data_ready.
- * @save_rcvbuf: @sk's SO_RCVBUF before attach: attaching raises it to the
- *	framing's max_size, since strparser refuses longer messages.
+ * @save_rcvbuf: @sk's SO_RCVBUF before attach: attaching raises it to
+ *	%MSGMUX_RCVBUF_FACTOR times the framing's max_size, since strparser
+ *	needs a whole message in TCP's receive queue.
+ * @set_rcvbuf: the SO_RCVBUF attaching set, or 0 if it left it alone.
  * @stats: counters; rx ones written by the receive path, tx ones under
  *	lock_sock(@sk).
  */
@@ -295,6 +304,7 @@ struct msgmux_psock {
 	void (*save_write_space)(struct sock *sk);
 	void (*save_state_change)(struct sock *sk);
 	int save_rcvbuf;
+	int set_rcvbuf;
 
 	struct msgmux_stats stats;
 };

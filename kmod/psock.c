@@ -442,8 +442,11 @@ static void msgmux_psock_fail_work(struct work_struct *work);
  */
 void msgmux_psock_fin(struct msgmux_psock *psock)
 {
-	/* After every message queued on it: see __msgmux_psock_write(). */
 	spin_lock_bh(&psock->mux->lock);
+	/*
+	 * Pairs with __msgmux_psock_write(): whoever sees the flag sees
+	 * every message queued before it.
+	 */
 	smp_store_release(&psock->tx_fin, true);
 	spin_unlock_bh(&psock->mux->lock);
 	msgmux_psock_push(psock);
@@ -533,6 +536,26 @@ static struct msgmux_psock *msgmux_psock_alloc(struct msgmux_mux *mux,
 }
 
 /*
+ * strparser refuses a message longer than the TCP receive buffer, and
+ * reads the rest of one only once TCP holds all of it: the buffer must
+ * take a whole message of max_size with TCP's overhead (skb truesize,
+ * the window it keeps back), or the stream stalls.
+ */
+static void msgmux_psock_size_rcvbuf(struct msgmux_psock *psock)
+{
+	struct sock *sk = psock->sk;
+	int want = min_t(u64, (u64)MSGMUX_RCVBUF_FACTOR *
+			 psock->frame.max_size, INT_MAX / 2);
+
+	psock->save_rcvbuf = sk->sk_rcvbuf;
+	psock->set_rcvbuf = 0;
+	if (sk->sk_rcvbuf >= want)
+		return;
+	WRITE_ONCE(sk->sk_rcvbuf, want);
+	psock->set_rcvbuf = want;
+}
+
+/*
  * Put the connection into the mux's list, with an id, its peer and the
  * framing: from then on messages go up from it and down to it.
  */
@@ -547,10 +570,7 @@ static void __msgmux_psock_link(struct msgmux_psock *psock)
 	psock->id = mux->next_conn_id++;
 	psock->frame = mux->frame;
 	msgmux_psock_addr(psock->sk, &psock->peer, false);
-	/* strparser refuses messages longer than the TCP receive buffer. */
-	psock->save_rcvbuf = psock->sk->sk_rcvbuf;
-	if (psock->sk->sk_rcvbuf < (int)psock->frame.max_size)
-		WRITE_ONCE(psock->sk->sk_rcvbuf, psock->frame.max_size);
+	msgmux_psock_size_rcvbuf(psock);
 	list_add_tail(&psock->mux_node, &mux->psocks);
 	mux->npsocks++;
 	__msgmux_conn_linked(psock);
@@ -648,7 +668,7 @@ static void msgmux_psock_unhook(struct msgmux_psock *psock)
 	struct sock *csk = psock->sk;
 
 	lock_sock(csk);
-	if (csk->sk_rcvbuf == (int)psock->frame.max_size)
+	if (psock->set_rcvbuf && csk->sk_rcvbuf == psock->set_rcvbuf)
 		WRITE_ONCE(csk->sk_rcvbuf, psock->save_rcvbuf);
 	release_sock(csk);
 
@@ -849,7 +869,7 @@ static void msgmux_psock_grow_sndbuf(struct msgmux_psock *psock)
  * connection is aborted instead of handed back.
  */
 static void msgmux_psock_flush(struct msgmux_psock *psock, long *timeo,
-			      bool abortive)
+			       bool abortive)
 {
 	struct sock *sk = psock->sk;
 	unsigned int left = 0;

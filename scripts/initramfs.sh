@@ -78,7 +78,12 @@ done
 for f in "$BUILD"/selftests/*.py; do
 	[ -f "$f" ] && cp "$f" "$stage/tests/"
 done
-cp "$BUILD"/user/bin/* "$stage/demo/" 2>/dev/null || true
+# The tools and examples, which guest-demo.sh runs: a missing one would
+# otherwise show only as a failed demo, after booting the VM.
+for b in msgmuxctl msgmux-hello msgmux-echo-server msgmux-echo-client; do
+	[ -x "$BUILD/user/bin/$b" ] || die "no $BUILD/user/bin/$b: run make user"
+done
+cp "$BUILD"/user/bin/* "$stage/demo/"
 cp "$MSGMUX_TOP/scripts/guest-demo.sh" "$stage/demo/demo.sh"
 chmod 755 "$stage/demo/demo.sh"
 

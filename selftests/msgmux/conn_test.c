@@ -2115,6 +2115,22 @@ TEST_F(conn, proc_lists_kernel_made_connections)
 /* ---- found in review: each of these failed before its fix ---------------- */
 
 /*
+ * POLLHUP within WAIT_MS.  The error queue's notification (POLLERR) may
+ * come first: it does not end the wait.
+ */
+static bool wait_hup(int fd)
+{
+	long long end = now_ms() + WAIT_MS;
+
+	do {
+		if (poll_events(fd, POLLIN, end - now_ms()) & POLLHUP)
+			return true;
+		usleep(1000);
+	} while (now_ms() < end);
+	return false;
+}
+
+/*
  * The peer sends part of a message, in several segments, then FIN: the
  * rest can never come.  The connection must still end (recv() 0, the
  * partial message counted), although strparser waits for more bytes
@@ -2144,7 +2160,7 @@ TEST_F(conn, peer_fin_mid_message_ends_the_connection)
 	usleep(50 * 1000);
 	ASSERT_EQ(0, shutdown(cl, SHUT_WR));
 
-	EXPECT_TRUE(poll_events(mm, POLLIN, WAIT_MS) & POLLHUP);
+	EXPECT_TRUE(wait_hup(mm));
 	EXPECT_EQ(0, recv(mm, &c, 1, MSG_DONTWAIT));
 	ASSERT_EQ(0, recv_conn_error(mm, &ce));
 	EXPECT_EQ(MSGMUX_CONN_CLOSED, ce.reason);
@@ -2348,6 +2364,45 @@ TEST_F(conn, framing_set_while_connecting_applies)
 	close(mm);
 	close(peer);
 	syn_sink_close(&sink);
+}
+
+/*
+ * A message of the framing's max_size arrives, both ways, on a
+ * connection connect() made: TCP's receive buffer must hold all of it,
+ * overhead included, before strparser reads the rest.
+ */
+TEST_F(conn, max_size_message_arrives)
+{
+	enum { SZ = MSGMUX_DEFAULT_MAX_SIZE - 4 };
+	struct big_writer w = { .len = 4 + SZ };
+	pthread_t t;
+	char *got;
+	int mm, peer;
+
+	w.buf = malloc(w.len);
+	got = malloc(w.len + 1);
+	ASSERT_TRUE(w.buf && got);
+	put_be32(w.buf, SZ);
+	fill_pattern(w.buf + 4, SZ, 9);
+	mm = mm_connected(SOCK_SEQPACKET, &self->tcp_addr);
+	ASSERT_LE(0, mm);
+	peer = accept_wait(self->tcp_l, WAIT_MS);
+	ASSERT_LE(0, peer);
+
+	w.fd = peer;
+	ASSERT_EQ(0, pthread_create(&t, NULL, big_write, &w));
+	EXPECT_EQ(SZ, recv_wait(mm, got, SZ + 1, 0, 10 * WAIT_MS));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, w.ret);
+	EXPECT_EQ(0, memcmp(got, w.buf + 4, SZ));
+
+	ASSERT_EQ(SZ, send(mm, w.buf + 4, SZ, MSG_NOSIGNAL));
+	EXPECT_EQ(w.len, read_full(peer, got, w.len, 10 * WAIT_MS));
+	EXPECT_EQ(0, memcmp(got, w.buf, w.len));
+	free(w.buf);
+	free(got);
+	close(mm);
+	close(peer);
 }
 
 TEST_HARNESS_MAIN
