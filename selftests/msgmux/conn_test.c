@@ -1511,13 +1511,47 @@ TEST_F(conn, closed_listener_frees_its_port)
 }
 
 /*
+ * @ss's port is held (a live connection, or TIME_WAIT): bind() is
+ * EADDRINUSE for TCP and msgmux alike, and succeeds with SO_REUSEADDR,
+ * and the new listener serves a client.
+ */
+static void rebind_needs_reuseaddr(struct __test_metadata *_metadata,
+				   int family,
+				   const struct sockaddr_storage *ss)
+{
+	int t, mm, c, a;
+
+	t = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, t);
+	EXPECT_EQ(EADDRINUSE, bind_err(t, ss)) TH_LOG("TCP itself");
+	close(t);
+	mm = mm_socket(SOCK_SEQPACKET);
+	ASSERT_LE(0, mm);
+	EXPECT_EQ(EADDRINUSE, bind_err(mm, ss));
+	close(mm);
+
+	mm = mm_socket(SOCK_SEQPACKET);
+	ASSERT_LE(0, mm);
+	ASSERT_EQ(0, set_int(mm, SOL_SOCKET, SO_REUSEADDR, 1));
+	EXPECT_EQ(0, bind_err(mm, ss));
+	ASSERT_EQ(0, listen(mm, 4));
+	c = tcp_client(ss);
+	ASSERT_LE(0, c);
+	a = accept_wait(mm, WAIT_MS);
+	EXPECT_LE(0, a);
+	close(a);
+	close(c);
+	close(mm);
+}
+
+/*
  * A listener closed while a connection it accepted lives: the port can
  * be bound again only with SO_REUSEADDR, on both sockets, as TCP.
  */
 TEST_F(conn, reuseaddr_rebinds_the_port_of_a_closed_listener)
 {
 	struct sockaddr_storage ss;
-	int l, c, a, t, mm, c2, a2;
+	int l, c, a;
 
 	l = mm_socket(SOCK_SEQPACKET);
 	ASSERT_LE(0, l);
@@ -1532,30 +1566,10 @@ TEST_F(conn, reuseaddr_rebinds_the_port_of_a_closed_listener)
 	ASSERT_LE(0, a);
 	close(l);
 
-	t = socket(variant->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, t);
-	EXPECT_EQ(EADDRINUSE, bind_err(t, &ss)) TH_LOG("TCP itself");
-	close(t);
-	mm = mm_socket(SOCK_SEQPACKET);
-	ASSERT_LE(0, mm);
-	EXPECT_EQ(EADDRINUSE, bind_err(mm, &ss));
-	close(mm);
-
-	mm = mm_socket(SOCK_SEQPACKET);
-	ASSERT_LE(0, mm);
-	ASSERT_EQ(0, set_int(mm, SOL_SOCKET, SO_REUSEADDR, 1));
-	EXPECT_EQ(0, bind_err(mm, &ss));
-	ASSERT_EQ(0, listen(mm, 4));
-	c2 = tcp_client(&ss);
-	ASSERT_LE(0, c2);
-	a2 = accept_wait(mm, WAIT_MS);
-	EXPECT_LE(0, a2);
+	rebind_needs_reuseaddr(_metadata, variant->family, &ss);
 	/* The first connection still works. */
 	ASSERT_EQ(0, peer_send(&strip, c, "old", 3));
 	EXPECT_TRUE(mm_got(a, "old", 3));
-	close(a2);
-	close(c2);
-	close(mm);
 	close(a);
 	close(c);
 }
@@ -1569,7 +1583,7 @@ TEST_F(conn, reuseaddr_rebinds_a_port_in_time_wait)
 	struct sockaddr_storage ss;
 	long long end;
 	uint16_t port;
-	int l, c, a, t, mm;
+	int l, c, a;
 
 	l = mm_socket(SOCK_SEQPACKET);
 	ASSERT_LE(0, l);
@@ -1594,27 +1608,7 @@ TEST_F(conn, reuseaddr_rebinds_a_port_in_time_wait)
 	ASSERT_TRUE(tcp_state_on_port(variant->family, port,
 				      TCP_ST_TIME_WAIT));
 
-	t = socket(variant->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ASSERT_LE(0, t);
-	EXPECT_EQ(EADDRINUSE, bind_err(t, &ss)) TH_LOG("TCP itself");
-	close(t);
-	mm = mm_socket(SOCK_SEQPACKET);
-	ASSERT_LE(0, mm);
-	EXPECT_EQ(EADDRINUSE, bind_err(mm, &ss));
-	close(mm);
-
-	mm = mm_socket(SOCK_SEQPACKET);
-	ASSERT_LE(0, mm);
-	ASSERT_EQ(0, set_int(mm, SOL_SOCKET, SO_REUSEADDR, 1));
-	EXPECT_EQ(0, bind_err(mm, &ss));
-	EXPECT_EQ(0, listen(mm, 4));
-	c = tcp_client(&ss);
-	ASSERT_LE(0, c);
-	a = accept_wait(mm, WAIT_MS);
-	EXPECT_LE(0, a);
-	close(a);
-	close(c);
-	close(mm);
+	rebind_needs_reuseaddr(_metadata, variant->family, &ss);
 }
 
 /*

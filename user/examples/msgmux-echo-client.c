@@ -74,44 +74,6 @@ static void usage(void)
 	exit(2);
 }
 
-static socklen_t parse_addr(const char *host, int port,
-			    struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		return sizeof(*sin);
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		return sizeof(*sin6);
-	}
-	return 0;
-}
-
-static const char *addr_str(const void *sa, char *buf, size_t size)
-{
-	const struct sockaddr_in *sin = sa;
-	const struct sockaddr_in6 *sin6 = sa;
-	char ip[INET6_ADDRSTRLEN];
-
-	if (sin->sin_family == AF_INET) {
-		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-		snprintf(buf, size, "%s:%u", ip, ntohs(sin->sin_port));
-	} else if (sin6->sin6_family == AF_INET6) {
-		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, size, "[%s]:%u", ip, ntohs(sin6->sin6_port));
-	} else {
-		snprintf(buf, size, "?");
-	}
-	return buf;
-}
-
 static void parse_sizes(char *list)
 {
 	char *tok, *save = NULL;
@@ -404,7 +366,7 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	addrlen = parse_addr(host, port, &addr);
+	addrlen = msgmux_inet_addr(host, port, &addr);
 	if (optind != argc || !addrlen || port <= 0 || port > 65535 ||
 	    nconns < 1 || nconns > MAX_CONNS || window < 1 || timeout < 1 ||
 	    r.count > UINT32_MAX)
@@ -448,7 +410,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nconns; i++) {
 		if (connect(r.fd, (struct sockaddr *)&addr, addrlen)) {
 			fprintf(stderr, "connect %d to %s: %s\n", i + 1,
-				addr_str(&addr, peer, sizeof(peer)),
+				msgmux_inet_str(&addr, peer, sizeof(peer)),
 				strerror(errno));
 			return 1;
 		}
@@ -459,7 +421,7 @@ int main(int argc, char **argv)
 	ok = r.echoed == r.count && !r.bad;
 	printf("msgmux-echo-client: %s to %s, %d connection%s: %lu sent, %lu echoed, %lu bad, %lu missing, %llu bytes, %.2f s\n",
 	       is_dgram ? "dgram" : "seqpacket",
-	       addr_str(&addr, peer, sizeof(peer)), nconns,
+	       msgmux_inet_str(&addr, peer, sizeof(peer)), nconns,
 	       nconns == 1 ? "" : "s", r.sent, r.echoed, r.bad,
 	       r.count - r.echoed - r.bad, r.bytes, now() - t0);
 	if (is_dgram) {

@@ -101,46 +101,6 @@ static void usage(void)
 	exit(2);
 }
 
-/* ADDRESS and PORT as a sockaddr_in or sockaddr_in6; 0 if not an address. */
-static socklen_t parse_addr(const char *host, int port,
-			    struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		return sizeof(*sin);
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		return sizeof(*sin6);
-	}
-	return 0;
-}
-
-/* "192.0.2.1:7000" or "[2001:db8::1]:7000". */
-static const char *addr_str(const void *sa, char *buf, size_t size)
-{
-	const struct sockaddr_in *sin = sa;
-	const struct sockaddr_in6 *sin6 = sa;
-	char ip[INET6_ADDRSTRLEN];
-
-	if (sin->sin_family == AF_INET) {
-		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-		snprintf(buf, size, "%s:%u", ip, ntohs(sin->sin_port));
-	} else if (sin6->sin6_family == AF_INET6) {
-		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, size, "[%s]:%u", ip, ntohs(sin6->sin6_port));
-	} else {
-		snprintf(buf, size, "?");
-	}
-	return buf;
-}
-
 /* close() writes queued echoes first, for up to LINGER_SECS. */
 static void set_linger(int fd)
 {
@@ -184,7 +144,7 @@ static void read_notifications(struct worker *w)
 		}
 		w->failed++;
 		printf("worker %d: connection %u (%s) failed: %s (reason %u, %u bytes lost)\n",
-		       w->id, ce.conn_id, addr_str(&from.smm_peer_in, peer,
+		       w->id, ce.conn_id, msgmux_inet_str(&from.smm_peer_in, peer,
 						   sizeof(peer)),
 		       strerror(ce.error), ce.reason, ce.dropped_bytes);
 	}
@@ -355,7 +315,7 @@ static void print_listening(int fd, const char *what)
 		return;
 	}
 	printf("msgmux-echo-server: %s, listening on %s\n", what,
-	       addr_str(&local, buf, sizeof(buf)));
+	       msgmux_inet_str(&local, buf, sizeof(buf)));
 	fflush(stdout);
 }
 
@@ -406,7 +366,7 @@ static int serve_seqpacket(int lfd)
 		}
 		w->fd = fd;
 		w->id = nworkers;
-		addr_str(&peer, w->peer, sizeof(w->peer));
+		msgmux_inet_str(&peer, w->peer, sizeof(w->peer));
 		set_linger(fd);
 		if (start_worker(w)) {
 			close(fd);
@@ -545,7 +505,7 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	addrlen = parse_addr(host, port, &addr);
+	addrlen = msgmux_inet_addr(host, port, &addr);
 	if (optind != argc || !addrlen || port < 0 || port > 65535 ||
 	    nworkers < 1 || stop_after < 0)
 		usage();

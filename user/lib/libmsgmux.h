@@ -5,6 +5,8 @@
 #ifndef _LIBMSGMUX_H
 #define _LIBMSGMUX_H
 
+#include <stddef.h>
+#include <sys/socket.h>
 #include <linux/msgmux.h>
 
 /**
@@ -25,5 +27,28 @@ int msgmux_family(void);
  * Return: a file descriptor, or -1 with errno set.
  */
 int msgmux_socket(int type);
+
+/**
+ * msgmux_inet_addr() - an address for bind() or connect()
+ * @host: a numeric IPv4 or IPv6 address ("127.0.0.1", "::1").
+ * @port: the TCP port.
+ * @ss: filled in with a struct sockaddr_in or sockaddr_in6.
+ *
+ * Return: the address's length, or 0 if @host is not a numeric address.
+ */
+socklen_t msgmux_inet_addr(const char *host, int port,
+			   struct sockaddr_storage *ss);
+
+/**
+ * msgmux_inet_str() - an inet address as text
+ * @sa: a struct sockaddr_in or sockaddr_in6 (a struct sockaddr_msgmux's
+ *	smm_peer_in, for example).
+ * @buf: where to write "192.0.2.1:7000" or "[2001:db8::1]:7000" ("?" for
+ *	another family).
+ * @size: room in @buf.
+ *
+ * Return: @buf.
+ */
+const char *msgmux_inet_str(const void *sa, char *buf, size_t size);
 
 #endif /* _LIBMSGMUX_H */
