@@ -5,6 +5,8 @@
 #   make            module (for KDIR) and userspace
 #   make demo       boot the 6.1 VM, load msgmux, show a socket in /proc
 #   make check      the kselftests in QEMU on 6.1 and 6.12 (KERNEL=6.1 for one)
+#   make check-debug  the kselftests on a debug 6.12 kernel (KASAN, lockdep,
+#                   kmemleak...), built from linux-source and cached
 #   make deps       install what the above need (as root), from Debian
 #   make checkpatch / sparse / kdoc / clean
 
@@ -43,6 +45,10 @@ check: deps-check user
 demo: deps-check user
 	scripts/check.sh demo $(KERNEL1)
 
+check-debug: deps-check user
+	scripts/debug-kernel.sh
+	scripts/check.sh check debug
+
 checkpatch: ksrc
 	scripts/checkpatch.sh
 
@@ -65,5 +71,5 @@ clean:
 	rm -f kmod/*.o kmod/*.ko kmod/*.mod* kmod/.*.cmd kmod/modules.order \
 		.*.cmd Module.symvers modules.order
 
-.PHONY: all module user deps deps-check ksrc check demo checkpatch sparse \
-	kdoc clean
+.PHONY: all module user deps deps-check ksrc check check-debug demo \
+	checkpatch sparse kdoc clean

@@ -20,6 +20,8 @@
  */
 #include <linux/kernel.h>
 #include <linux/skbuff.h>
+#include <kunit/visibility.h>
+
 #include "compat.h"
 #include "msgmux.h"
 
@@ -82,6 +84,7 @@ int msgmux_frame_from_user(struct msgmux_frame *f,
 	};
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(msgmux_frame_from_user);
 
 /**
  * msgmux_frame_to_user() - the framing as MSGMUX_FRAMING reports it
@@ -200,6 +203,7 @@ int msgmux_frame_decode(const struct msgmux_frame *f, const u8 *buf,
 	*hdr_len = hdr;
 	return total;
 }
+EXPORT_SYMBOL_IF_KUNIT(msgmux_frame_decode);
 
 /**
  * msgmux_frame_parse() - msgmux_frame_decode() on a message in an skb
@@ -326,3 +330,4 @@ int msgmux_frame_encode(const struct msgmux_frame *f, size_t payload,
 	}
 	return f->len_offset + lsize;
 }
+EXPORT_SYMBOL_IF_KUNIT(msgmux_frame_encode);

@@ -12,6 +12,8 @@ set -euo pipefail
 kv=$1
 shift
 kdir=/lib/modules/$kv/build
+# The debug kernel's build tree stays in the cache (scripts/debug-kernel.sh).
+[ -d "$(kroot "$kv")/build" ] && kdir=$(kroot "$kv")/build
 [ -d "$kdir" ] || die "no headers for $kv in $kdir: run scripts/deps.sh"
 
 dst=$BUILD/$kv/src
@@ -32,4 +34,9 @@ if grep -E 'warning:|error:' "$logf" | grep -v 'Skipping BTF' > /dev/null; then
 	die "module build for $kv has warnings (W=1 must be clean)"
 fi
 cp "$dst/kmod/msgmux.ko" "$BUILD/$kv/msgmux.ko"
+# The KUnit module exists only for kernels with CONFIG_KUNIT.
+rm -f "$BUILD/$kv/msgmux_kunit.ko"
+if [ -f "$dst/kmod/msgmux_kunit.ko" ]; then
+	cp "$dst/kmod/msgmux_kunit.ko" "$BUILD/$kv/"
+fi
 log "built $BUILD/$kv/msgmux.ko"

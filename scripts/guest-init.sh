@@ -149,7 +149,22 @@ demo)
 	;;
 esac
 
+# A debug kernel's verdict after the run: two kmemleak scans (a leak is
+# reported only once two scans have found it unreferenced), its report in
+# the log the host judges, and whether lockdep is still on (it turns
+# itself off after its first report).
+kmemleak=/sys/kernel/debug/kmemleak
+if [ -w $kmemleak ]; then
+	echo scan > $kmemleak && echo scan > $kmemleak
+	leaks=$(grep -c '^unreferenced object' $kmemleak)
+	say "MSGMUX-KMEMLEAK scans=2 leaks=$leaks"
+fi
+if [ -r /proc/lockdep_stats ]; then
+	say "MSGMUX-LOCKDEP $(sed -n 's/^ *debug_locks: *\([0-9]*\).*/debug_locks=\1/p' /proc/lockdep_stats)"
+fi
+
 say "MSGMUX-DMESG-BEGIN"
+[ -r $kmemleak ] && cat $kmemleak > $out
 dmesg > $out
 say "MSGMUX-DMESG-END"
 say "MSGMUX-DONE"

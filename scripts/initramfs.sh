@@ -62,6 +62,11 @@ done
 echo "$loaded" | tr ' ' '\n' | sed '/^$/d' > "$stage/etc/msgmux/modules"
 
 cp "$BUILD/$kv/msgmux.ko" "$stage/lib/modules/$kv/extra/"
+kunit=
+if [ -f "$BUILD/$kv/msgmux_kunit.ko" ]; then
+	cp "$BUILD/$kv/msgmux_kunit.ko" "$stage/lib/modules/$kv/extra/"
+	kunit=kunit_test
+fi
 depmod -b "$stage" "$kv"
 
 [ -f "$BUILD/selftests/list" ] || die "no test list in $BUILD/selftests"
@@ -71,8 +76,17 @@ if [ -n "${TESTS:-}" ]; then
 else
 	cp "$BUILD/selftests/list" "$stage/tests/"
 fi
+# A kernel with KUnit (the debug kernel) runs msgmux's KUnit suite first.
+if [ -n "$kunit" ] && { [ -z "${TESTS:-}" ] ||
+		      printf '%s\n' $TESTS | grep -qx "$kunit"; }; then
+	cp "$MSGMUX_TOP/scripts/guest-kunit.sh" "$stage/tests/$kunit"
+	chmod 755 "$stage/tests/$kunit"
+	{ echo "$kunit"; grep -vx "$kunit" "$stage/tests/list"; } \
+		> "$stage/tests/list.new" || true
+	mv "$stage/tests/list.new" "$stage/tests/list"
+fi
 for t in $(cat "$stage/tests/list"); do
-	cp "$BUILD/selftests/$t" "$stage/tests/"
+	[ "$t" = "$kunit" ] || cp "$BUILD/selftests/$t" "$stage/tests/"
 done
 # Scripts the tests run (with the host's python3), next to them.
 for f in "$BUILD"/selftests/*.py; do

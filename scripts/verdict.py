@@ -113,6 +113,21 @@ def splats(lines, where):
     return found
 
 
+def judge_debug(markers):
+    """A debug kernel must have scanned for leaks and kept lockdep on."""
+    problems = []
+    leak = [m for m in markers if m.startswith("MSGMUX-KMEMLEAK ")]
+    if not leak:
+        problems.append("debug kernel: no kmemleak scan reported")
+    elif not leak[0].endswith(" scans=2 leaks=0"):
+        problems.append("debug kernel: " + leak[0][len("MSGMUX-"):])
+    if "MSGMUX-LOCKDEP debug_locks=1" not in markers:
+        problems.append("debug kernel: lockdep is not on at the end (%s)" %
+                        ([m for m in markers if "LOCKDEP" in m] or
+                         ["no report"])[0])
+    return problems
+
+
 def judge(args):
     tests, dmesg, markers = parse(args.judge)
     console = []
@@ -146,6 +161,8 @@ def judge(args):
     for m in sorted(markers):
         if m.startswith("MSGMUX-WARN"):
             problems.append("guest: " + m[len("MSGMUX-WARN "):])
+    if args.debug:
+        problems += judge_debug(markers)
     label = args.label
     for p in problems:
         print("[%s] FAIL %s" % (label, p))
@@ -220,6 +237,9 @@ def main():
     ap.add_argument("--mode", default="check")
     ap.add_argument("--label", default="vm")
     ap.add_argument("--summary")
+    ap.add_argument("--debug", action="store_true",
+                    help="a debug kernel: require its kmemleak and lockdep "
+                    "reports")
     args = ap.parse_args()
     if args.follow:
         return follow(args)

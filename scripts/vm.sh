@@ -5,7 +5,7 @@
 # progress, and judge the run from what the guest reported on its second
 # serial port and from the whole kernel log -- never from QEMU's exit code.
 #
-# Usage: scripts/vm.sh SERIES MODE       (SERIES 6.1|6.12, MODE check|demo)
+# Usage: scripts/vm.sh SERIES MODE   (SERIES 6.1|6.12|debug, MODE check|demo)
 # Environment: VM_TIMEOUT (seconds for the whole VM, default 900),
 #              TEST_TIMEOUT (seconds per test binary, default 300),
 #              VM_CPUS (default 2), VM_MEM (default 2048 MiB),
@@ -29,6 +29,13 @@ results=$dir/results.log
 
 append="console=ttyS0,115200 panic=-1 panic_on_warn=1 oops=panic"
 append+=" slub_debug=FZPU loglevel=7 rcupdate.rcu_cpu_stall_timeout=120"
+debug=()
+if [ "$series" = debug ]; then
+	# KASAN, lockdep and kmemleak under TCG: several times slower.
+	append+=" watchdog_thresh=60"
+	: "${TEST_TIMEOUT:=1200}" "${VM_TIMEOUT:=3600}"
+	debug=(--debug)
+fi
 append+=" msgmuxtest=$mode msgmuxtimeout=${TEST_TIMEOUT:-300}"
 
 qemu_args=(
@@ -60,4 +67,4 @@ wait "$follower" || true
 
 python3 "$MSGMUX_TOP/scripts/verdict.py" --judge "$results" \
 	--console "$console" --label "$series" --mode "$mode" \
-	--summary "$dir/summary"
+	--summary "$dir/summary" "${debug[@]}"
