@@ -19,7 +19,7 @@ mods=$root/lib/modules/$kv
 
 # Modules loaded at boot (in this order), then ones tests load themselves.
 boot_modules="virtio_pci netfs fscache 9pnet 9pnet_virtio 9p"
-test_modules="kcm veth sch_netem"
+test_modules="kcm veth sch_netem tls"
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
