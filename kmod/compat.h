@@ -44,4 +44,21 @@ static int name(struct socket *sock, struct socket *newsock,		\
 #include <asm/unaligned.h>
 #endif
 
+/*
+ * Flags the kernel itself passes to sendmsg() for sendfile() and
+ * splice(): MSG_INTERNAL_SENDMSG_FLAGS (MSG_SPLICE_PAGES and friends, in
+ * Debian's 6.1 and in 6.12), and on 6.1 MSG_SENDPAGE_NOTLAST: more pages
+ * of the same sendfile() follow (gone by 6.12, where MSG_MORE says it).
+ */
+#ifdef MSG_INTERNAL_SENDMSG_FLAGS
+#define MSGMUX_MSG_INTERNAL	MSG_INTERNAL_SENDMSG_FLAGS
+#else
+#define MSGMUX_MSG_INTERNAL	0
+#endif
+#ifdef MSG_SENDPAGE_NOTLAST
+#define MSGMUX_MSG_NOTLAST	MSG_SENDPAGE_NOTLAST
+#else
+#define MSGMUX_MSG_NOTLAST	0
+#endif
+
 #endif /* _MSGMUX_COMPAT_H */

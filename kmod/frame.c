@@ -63,8 +63,8 @@ static bool msgmux_len_size_ok(u8 size)
  * @uf: what the application gave to MSGMUX_FRAMING.
  *
  * Return: 0, or -EINVAL for unknown flags, a non-zero reserved field, an
- * unsupported length size, an offset over %MSGMUX_MAX_LEN_OFFSET or a
- * maximum over %MSGMUX_MAX_SIZE_LIMIT.
+ * unsupported length size, an offset over %MSGMUX_MAX_LEN_OFFSET, a
+ * maximum over %MSGMUX_MAX_SIZE_LIMIT or one smaller than the header.
  */
 int msgmux_frame_from_user(struct msgmux_frame *f,
 			   const struct msgmux_framing *uf)
@@ -73,6 +73,10 @@ int msgmux_frame_from_user(struct msgmux_frame *f,
 	    !msgmux_len_size_ok(uf->len_size) ||
 	    uf->len_offset > MSGMUX_MAX_LEN_OFFSET ||
 	    uf->max_size > MSGMUX_MAX_SIZE_LIMIT)
+		return -EINVAL;
+	/* A maximum that not even an empty message's header fits in. */
+	if (uf->max_size && uf->max_size < uf->len_offset +
+	    (uf->len_size == MSGMUX_LEN_VARINT ? 1 : uf->len_size))
 		return -EINVAL;
 
 	*f = (struct msgmux_frame) {

@@ -173,6 +173,25 @@ static void msgmux_listen_start(struct msgmux_sock *msk)
 	queue_work(msgmux_wq, &msk->accept_work);
 }
 
+/*
+ * listen() again after shutdown(SHUT_RD) stopped the listener: TCP
+ * listens anew, and the socket is no longer shut, as TCP's disconnect
+ * leaves its socket.
+ */
+static void msgmux_listen_restart(struct msgmux_sock *msk)
+{
+	struct sock *sk = &msk->sk;
+	bool rd;
+
+	spin_lock_bh(&msk->mux->lock);
+	rd = sk->sk_shutdown & RCV_SHUTDOWN;
+	WRITE_ONCE(sk->sk_shutdown, 0);
+	spin_unlock_bh(&msk->mux->lock);
+	if (rd)
+		msgmux_rx_enable(msk);
+	queue_work(msgmux_wq, &msk->accept_work);
+}
+
 /**
  * msgmux_listen() - listen(): a TCP listener for the mux
  * @sock: an AF_MSGMUX socket.
@@ -213,6 +232,8 @@ int msgmux_listen(struct socket *sock, int backlog)
 	}
 	if (!msk->listening)
 		msgmux_listen_start(msk);
+	else if (sk->sk_shutdown)
+		msgmux_listen_restart(msk);
 out:
 	release_sock(sk);
 	return err;

@@ -60,6 +60,16 @@ static void msgmux_frame_from_user_test(struct kunit *test)
 	uf.reserved = 0;
 	uf.flags = MSGMUX_FRAMING_KEEP_HDR << 1;
 	KUNIT_EXPECT_EQ(test, -EINVAL, msgmux_frame_from_user(&f, &uf));
+	uf.flags = 0;
+	/* A maximum below the header: no message could ever fit. */
+	uf.max_size = 3;
+	KUNIT_EXPECT_EQ(test, -EINVAL, msgmux_frame_from_user(&f, &uf));
+	uf.max_size = 4;
+	KUNIT_EXPECT_EQ(test, 0, msgmux_frame_from_user(&f, &uf));
+	uf.len_size = MSGMUX_LEN_VARINT;
+	uf.len_offset = 8;
+	uf.max_size = 8;
+	KUNIT_EXPECT_EQ(test, -EINVAL, msgmux_frame_from_user(&f, &uf));
 }
 
 /* Each fixed size in both byte orders: the value 0x...0102 and short. */

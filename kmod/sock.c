@@ -245,7 +245,7 @@ static int msgmux_setsockopt(struct socket *sock, int level, int optname,
 			     sockptr_t optval, unsigned int optlen)
 {
 	struct msgmux_sock *msk = msgmux_sk(sock->sk);
-	int val;
+	int val, err = 0;
 
 	if (level != SOL_MSGMUX)
 		return -ENOPROTOOPT;
@@ -266,10 +266,13 @@ static int msgmux_setsockopt(struct socket *sock, int level, int optname,
 		msk->explicit_eor = !!val;
 	else if (val)
 		msgmux_rx_disable(msk, false);
+	else if (msk->sk.sk_shutdown & RCV_SHUTDOWN)
+		/* shutdown(SHUT_RD) is for good. */
+		err = -EINVAL;
 	else
 		msgmux_rx_enable(msk);
 	release_sock(&msk->sk);
-	return 0;
+	return err;
 }
 
 static int msgmux_getsockopt(struct socket *sock, int level, int optname,
@@ -332,6 +335,13 @@ static int msgmux_ioctl_attach(struct msgmux_sock *msk, void __user *uarg,
 		return -EFAULT;
 	if (a.flags || a.reserved)
 		return -EINVAL;
+	/*
+	 * Where the id goes must be writable before the connection is
+	 * taken: undoing an attach cannot give back what strparser read.
+	 */
+	if (ext && put_user(0U, &((struct msgmux_attach_ext __user *)
+				  uarg)->conn_id))
+		return -EFAULT;
 	err = msgmux_attach(msk, a.fd, a.bpf_fd, &id);
 	if (err || !ext)
 		return err;

@@ -20,11 +20,17 @@
 #include <linux/skbuff.h>
 #include <net/sock.h>
 
+#include "compat.h"
 #include "msgmux.h"
 #include "trace.h"
 
+/*
+ * sendfile() and splice() come with the kernel's own flags: the data is
+ * copied all the same, and more pages to come continue the message.
+ */
 #define MSGMUX_SEND_FLAGS (MSG_DONTWAIT | MSG_EOR | MSG_MORE | MSG_BATCH | \
-			   MSG_NOSIGNAL | MSG_CMSG_COMPAT)
+			   MSG_NOSIGNAL | MSG_CMSG_COMPAT | \
+			   MSGMUX_MSG_INTERNAL | MSGMUX_MSG_NOTLAST)
 
 /* Payloads up to this size go in the skb's head, not a page of their own. */
 #define MSGMUX_TX_LINEAR	2048
@@ -343,7 +349,8 @@ int msgmux_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	}
 
 	lock_sock(sk);
-	eor = msk->explicit_eor ? flags & MSG_EOR : !(flags & MSG_MORE);
+	eor = msk->explicit_eor ? flags & MSG_EOR :
+	      !(flags & (MSG_MORE | MSGMUX_MSG_NOTLAST));
 	if (sk->sk_shutdown & SEND_SHUTDOWN) {
 		err = -EPIPE;
 		goto out_purge;

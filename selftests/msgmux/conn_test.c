@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -2397,6 +2399,134 @@ TEST_F(conn, max_size_message_arrives)
 	free(got);
 	close(mm);
 	close(peer);
+}
+
+/* ---- found by the bad-input table -------------------------------------- */
+
+/*
+ * sendfile() and splice() reach sendmsg() with the kernel's own flags:
+ * still one message per call, not EOPNOTSUPP.
+ */
+TEST_F(conn, sendfile_and_splice_send_one_message)
+{
+	enum { SZ = 10000 };
+	static char data[SZ];
+	int mm, peer, mfd, p[2];
+	off_t off = 0;
+
+	mm = mm_connected(SOCK_SEQPACKET, &self->tcp_addr);
+	ASSERT_LE(0, mm);
+	peer = accept_wait(self->tcp_l, WAIT_MS);
+	ASSERT_LE(0, peer);
+	fill_pattern(data, SZ, 3);
+	mfd = memfd_create("msgmux", 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, write_full(mfd, data, SZ));
+	EXPECT_EQ(SZ, sendfile(mm, mfd, &off, SZ)) TH_LOG("%s",
+							  strerror(errno));
+	EXPECT_TRUE(peer_got(peer, data, SZ));
+
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(5, write(p[1], "hello", 5));
+	EXPECT_EQ(5, splice(p[0], NULL, mm, NULL, 5, 0)) TH_LOG("%s",
+								 strerror(errno));
+	EXPECT_TRUE(peer_got(peer, "hello", 5));
+	close(p[0]);
+	close(p[1]);
+	close(mfd);
+	close(mm);
+	close(peer);
+}
+
+/* After shutdown(SHUT_RD), MSGMUX_RECV_DISABLE cannot turn receiving on. */
+TEST(recv_enable_after_shut_rd_is_einval)
+{
+	int a, b, mm, zero = 0;
+
+	mm = mm_socket(SOCK_DGRAM);
+	ASSERT_LE(0, mm);
+	ASSERT_EQ(0, tcp_pair(AF_INET, &a, &b));
+	ASSERT_EQ(0, mux_attach(MUX_MSGMUX, mm, a, -1));
+	ASSERT_EQ(0, shutdown(mm, SHUT_RD));
+	EXPECT_EQ(-1, setsockopt(mm, SOL_MSGMUX, MSGMUX_RECV_DISABLE, &zero,
+				 sizeof(zero)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(1, sockopt_level_int(mm, SOL_MSGMUX, MSGMUX_RECV_DISABLE));
+	close(mm);
+	close(a);
+	close(b);
+}
+
+/*
+ * listen() again after shutdown(SHUT_RD) stopped a listener: it listens,
+ * and poll() no longer reports the shutdown (an event loop would spin).
+ */
+TEST_F(conn, listen_again_after_shutdown_rd)
+{
+	struct sockaddr_storage ss;
+	int l, c, a;
+
+	l = mm_listener(SOCK_SEQPACKET, variant->family, &ss);
+	ASSERT_LE(0, l);
+	ASSERT_EQ(0, shutdown(l, SHUT_RD));
+	ASSERT_EQ(0, listen(l, 4));
+	EXPECT_EQ(0, poll_events(l, POLLIN, 0));
+	/* Bound to port 0, it may listen on another port now, as TCP. */
+	ASSERT_LT(0, name_of(l, &ss, false));
+	c = tcp_client(&ss);
+	ASSERT_LE(0, c);
+	a = accept_wait(l, WAIT_MS);
+	EXPECT_LE(0, a);
+	close(a);
+	close(c);
+	close(l);
+}
+
+/* A maximum smaller than the header could never carry a message. */
+TEST(framing_max_below_the_header_is_einval)
+{
+	struct msgmux_framing f = { .len_size = 4, .max_size = 3 };
+	int mm = mm_socket(SOCK_SEQPACKET);
+
+	ASSERT_LE(0, mm);
+	EXPECT_EQ(-1, framing_set(mm, &f));
+	EXPECT_EQ(EINVAL, errno);
+	f.max_size = 4;
+	EXPECT_EQ(0, framing_set(mm, &f));
+	close(mm);
+}
+
+/*
+ * SIOCMSGMUXATTACHX whose argument cannot take the id: EFAULT, and the
+ * TCP socket's data is untouched (nothing was attached, nothing read).
+ */
+TEST(attachx_to_a_read_only_argument_takes_nothing)
+{
+	struct msgmux_attach_ext *arg;
+	char wire[8], got[16];
+	int a, b, mm;
+
+	mm = mm_socket(SOCK_DGRAM);
+	ASSERT_LE(0, mm);
+	ASSERT_EQ(0, tcp_pair(AF_INET, &a, &b));
+	put_be32(wire, 4);
+	memcpy(wire + 4, "data", 4);
+	ASSERT_EQ(0, write_full(b, wire, sizeof(wire)));
+	ASSERT_TRUE(poll_events(a, POLLIN, WAIT_MS) & POLLIN);
+	arg = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, arg);
+	*arg = (struct msgmux_attach_ext){ .fd = a, .bpf_fd = -1 };
+	ASSERT_EQ(0, mprotect(arg, 4096, PROT_READ));
+	EXPECT_EQ(-1, ioctl(mm, SIOCMSGMUXATTACHX, arg));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(sizeof(wire), read_full(a, got, sizeof(wire), WAIT_MS));
+	EXPECT_EQ(0, memcmp(got, wire, sizeof(wire)));
+	EXPECT_EQ(-1, recv(mm, got, sizeof(got), MSG_DONTWAIT));
+	munmap(arg, 4096);
+	close(mm);
+	close(a);
+	close(b);
 }
 
 TEST_HARNESS_MAIN
