@@ -187,19 +187,42 @@ static struct msgmux_psock *msgmux_conn_pending(struct msgmux_sock *msk)
 	return psock;
 }
 
-/*
- * A SOCK_SEQPACKET mux is one-to-one: a connection, or one being made by
- * any of its sockets (clones included), is the only one.
+/**
+ * __msgmux_conn_admit() - may one more connection join a mux?
+ * @mux: the mux.
+ * @flags: how it joins, %MSGMUX_JOIN_* bits.
+ *
+ * A SOCK_SEQPACKET socket that connects, or was accepted, is one-to-one
+ * with its connection, and so are its clones: no other connection joins
+ * their mux, attached ones included, or its sends could take them.  Nor
+ * does a SOCK_SEQPACKET mux with connections already connect().
+ *
+ * Context: &msgmux_mux.lock held.
+ * Return: 0, or -EISCONN.
  */
-static bool msgmux_conn_taken(struct msgmux_mux *mux)
+int __msgmux_conn_admit(struct msgmux_mux *mux, unsigned int flags)
 {
 	struct msgmux_sock *msk;
+
+	lockdep_assert_held(&mux->lock);
+
+	if (mux->type != SOCK_SEQPACKET)
+		return 0;
+	if ((flags & MSGMUX_JOIN_CONNECT) && mux->npsocks)
+		return -EISCONN;
+	list_for_each_entry(msk, &mux->socks, mux_node)
+		if (msk->connecting || msk->conn_state != MSGMUX_SS_NONE)
+			return -EISCONN;
+	return 0;
+}
+
+/* Checked again, under the same lock, when the connection joins. */
+static bool msgmux_conn_taken(struct msgmux_mux *mux)
+{
 	bool taken;
 
 	spin_lock_bh(&mux->lock);
-	taken = mux->npsocks;
-	list_for_each_entry(msk, &mux->socks, mux_node)
-		taken |= !!msk->connecting;
+	taken = __msgmux_conn_admit(mux, MSGMUX_JOIN_CONNECT);
 	spin_unlock_bh(&mux->lock);
 	return taken;
 }

@@ -270,7 +270,7 @@ static int msgmux_accept_new(struct msgmux_sock *lmsk,
 	struct msgmux_mux *mux;
 	struct sock *sk;
 
-	mux = msgmux_mux_create(net);
+	mux = msgmux_mux_create(net, SOCK_SEQPACKET);
 	if (!mux)
 		return -ENOMEM;
 	spin_lock_bh(&lmsk->mux->lock);

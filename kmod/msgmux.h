@@ -142,6 +142,7 @@ struct msgmux_frame {
  *	its namespace alive, and the mux dies with its last member.
  * @net_node: entry in &msgmux_net.muxes; protected by &msgmux_net.lock.
  * @id: the mux's id in /proc/net/msgmux; constant.
+ * @type: SOCK_SEQPACKET or SOCK_DGRAM, as all its sockets; constant.
  * @refcnt: one reference per upper socket and one per connection.
  * @lock: protects every field below it.  Taken with spin_lock_bh(): the
  *	receive path takes it from softirq context.
@@ -167,6 +168,7 @@ struct msgmux_mux {
 	struct net *net;
 	struct list_head net_node;
 	u32 id;
+	int type;
 	refcount_t refcnt;
 
 	spinlock_t lock;	/* protects all that follows */
@@ -444,7 +446,7 @@ enum {
 struct msgmux_net *msgmux_pernet(const struct net *net);
 
 /* mux.c */
-struct msgmux_mux *msgmux_mux_create(struct net *net);
+struct msgmux_mux *msgmux_mux_create(struct net *net, int type);
 void msgmux_mux_add_sock(struct msgmux_mux *mux, struct msgmux_sock *msk);
 void msgmux_mux_del_sock(struct msgmux_sock *msk, long timeo);
 void msgmux_mux_get(struct msgmux_mux *mux);
@@ -510,6 +512,7 @@ int msgmux_tcp_create(struct msgmux_sock *msk, int family,
 int msgmux_addr_check(const struct sockaddr *addr, int addr_len);
 int msgmux_connect(struct socket *sock, struct sockaddr *addr, int addr_len,
 		   int flags);
+int __msgmux_conn_admit(struct msgmux_mux *mux, unsigned int flags);
 void __msgmux_conn_linked(struct msgmux_psock *psock);
 void __msgmux_conn_unlinked(struct msgmux_psock *psock);
 void msgmux_conn_cancel(struct msgmux_sock *msk);

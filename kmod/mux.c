@@ -34,6 +34,7 @@ static void __msgmux_mux_link_sock(struct msgmux_mux *mux,
 /**
  * msgmux_mux_create() - create an empty mux
  * @net: the namespace of the new mux.
+ * @type: SOCK_SEQPACKET or SOCK_DGRAM, the type of all its sockets.
  *
  * The mux is listed in its namespace at once; its first socket joins with
  * msgmux_mux_add_sock(), inheriting the reference returned here.
@@ -41,7 +42,7 @@ static void __msgmux_mux_link_sock(struct msgmux_mux *mux,
  * Context: process context; takes &msgmux_net.lock.
  * Return: the mux with one reference, or NULL.
  */
-struct msgmux_mux *msgmux_mux_create(struct net *net)
+struct msgmux_mux *msgmux_mux_create(struct net *net, int type)
 {
 	struct msgmux_net *mn = msgmux_pernet(net);
 	struct msgmux_mux *mux;
@@ -51,6 +52,7 @@ struct msgmux_mux *msgmux_mux_create(struct net *net)
 		return NULL;
 
 	mux->net = net;
+	mux->type = type;
 	refcount_set(&mux->refcnt, 1);
 	spin_lock_init(&mux->lock);
 	INIT_LIST_HEAD(&mux->socks);

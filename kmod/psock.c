@@ -663,14 +663,10 @@ out:
 	return err;
 }
 
-static void msgmux_psock_unhook(struct msgmux_psock *psock)
+/* Give the TCP socket its own callbacks back. */
+static void __msgmux_psock_unhook(struct msgmux_psock *psock)
 {
 	struct sock *csk = psock->sk;
-
-	lock_sock(csk);
-	if (psock->set_rcvbuf && csk->sk_rcvbuf == psock->set_rcvbuf)
-		WRITE_ONCE(csk->sk_rcvbuf, psock->save_rcvbuf);
-	release_sock(csk);
 
 	write_lock_bh(&csk->sk_callback_lock);
 	WRITE_ONCE(csk->sk_user_data, NULL);
@@ -679,6 +675,17 @@ static void msgmux_psock_unhook(struct msgmux_psock *psock)
 	csk->sk_state_change = psock->save_state_change;
 	strp_stop(&psock->strp);
 	write_unlock_bh(&csk->sk_callback_lock);
+}
+
+static void msgmux_psock_unhook(struct msgmux_psock *psock)
+{
+	struct sock *csk = psock->sk;
+
+	lock_sock(csk);
+	if (psock->set_rcvbuf && csk->sk_rcvbuf == psock->set_rcvbuf)
+		WRITE_ONCE(csk->sk_rcvbuf, psock->save_rcvbuf);
+	release_sock(csk);
+	__msgmux_psock_unhook(psock);
 }
 
 static struct bpf_prog *msgmux_get_parser(int bpf_fd)
@@ -691,15 +698,24 @@ static struct bpf_prog *msgmux_get_parser(int bpf_fd)
 }
 
 /*
- * Hook the new connection and link it into the mux; with
- * MSGMUX_JOIN_CONNECT, hook it only: it is linked once established.
+ * Link the new, hooked connection into the mux; with MSGMUX_JOIN_CONNECT,
+ * only make it its owner's pending connection: it is linked once
+ * established.  -EISCONN if the mux has no room for it (a one-to-one
+ * SOCK_SEQPACKET mux): checked under the lock that links it, so two
+ * sockets of a mux cannot both get in.
  */
-static void msgmux_psock_start(struct msgmux_psock *psock,
-			       struct msgmux_join *j)
+static int msgmux_psock_start(struct msgmux_psock *psock,
+			      struct msgmux_join *j)
 {
 	struct msgmux_mux *mux = psock->mux;
+	int err;
 
 	spin_lock_bh(&mux->lock);
+	err = __msgmux_conn_admit(mux, j->flags);
+	if (err) {
+		spin_unlock_bh(&mux->lock);
+		return err;
+	}
 	psock->owner = j->owner;
 	psock->accepted = j->flags & MSGMUX_JOIN_ACCEPTED;
 	if (j->flags & MSGMUX_JOIN_CONNECT) {
@@ -712,6 +728,7 @@ static void msgmux_psock_start(struct msgmux_psock *psock,
 	}
 	j->conn_id = psock->id;
 	spin_unlock_bh(&mux->lock);
+	return 0;
 }
 
 /**
@@ -755,7 +772,14 @@ int msgmux_psock_join(struct msgmux_mux *mux, struct msgmux_join *j)
 	psock->ino = SOCK_INODE(j->csock)->i_ino;
 	sock_hold(csk);
 	msgmux_mux_get(mux);
-	msgmux_psock_start(psock, j);
+	err = msgmux_psock_start(psock, j);
+	if (err) {
+		/* The caller's references keep both alive. */
+		msgmux_mux_put(mux);
+		sock_put(csk);
+		__msgmux_psock_unhook(psock);
+		goto err_unlock;
+	}
 	/* Its peer closed already: no state change will come to tell us. */
 	if (csk->sk_state == TCP_CLOSE_WAIT)
 		WRITE_ONCE(psock->rx_eof, true);
@@ -791,7 +815,9 @@ err_free:
  * that is not TCP over IPv4 or IPv6; -ENOTCONN for one that is not
  * connected (listening included); -EALREADY if it is attached already (to
  * a mux, KCM or sockmap); -EBUSY if an upper layer protocol (kTLS) owns
- * it; -EBADF or -EINVAL for a bad @bpf_fd; -ENOMEM.
+ * it; -EISCONN if the mux is one-to-one with a connection (a
+ * SOCK_SEQPACKET socket of it connected or was accepted); -EBADF or
+ * -EINVAL for a bad @bpf_fd; -ENOMEM.
  */
 int msgmux_attach(struct msgmux_sock *msk, int fd, int bpf_fd, u32 *conn_id)
 {

@@ -471,7 +471,7 @@ static int msgmux_create(struct net *net, struct socket *sock, int protocol,
 		return -EPROTONOSUPPORT;
 
 	/* The core never calls release for a socket whose create failed. */
-	mux = msgmux_mux_create(net);
+	mux = msgmux_mux_create(net, sock->type);
 	if (!mux)
 		return -ENOMEM;
 	sk = sk_alloc(net, msgmux_family, GFP_KERNEL, &msgmux_proto, kern);

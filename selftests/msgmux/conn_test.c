@@ -2279,6 +2279,84 @@ TEST_F(conn, seqpacket_mux_with_a_connection_is_eisconn)
 	close(b);
 }
 
+/* SIOCMSGMUXATTACH of a fresh TCP pair's end to @mm: 0 or the errno. */
+static int attach_pair_err(int mm, int family)
+{
+	int a, b, err;
+
+	if (tcp_pair(family, &a, &b))
+		return -1;
+	err = mux_attach(MUX_MSGMUX, mm, a, -1) ? errno : 0;
+	close(a);
+	close(b);
+	return err;
+}
+
+/*
+ * Nor does anything join a one-to-one mux: attaching to a socket that
+ * connected, is connecting or was accepted, or to a clone of one, is
+ * EISCONN, and its sends stay on its own connection.
+ */
+TEST_F(conn, one_to_one_mux_refuses_attach)
+{
+	struct sockaddr_storage laddr;
+	struct msgmux_clone cl;
+	struct syn_sink sink;
+	int mm, peer, l, c, a;
+	char buf[16];
+
+	mm = mm_connected(SOCK_SEQPACKET, &self->tcp_addr);
+	ASSERT_LE(0, mm);
+	peer = accept_wait(self->tcp_l, WAIT_MS);
+	ASSERT_LE(0, peer);
+	EXPECT_EQ(EISCONN, attach_pair_err(mm, variant->family));
+	ASSERT_EQ(0, ioctl(mm, SIOCMSGMUXCLONE, &cl));
+	EXPECT_EQ(EISCONN, attach_pair_err(cl.fd, variant->family));
+	close(cl.fd);
+	/* Every send takes the one connection. */
+	for (int i = 0; i < 4; i++) {
+		ASSERT_EQ(3, send(mm, "abc", 3, 0));
+		ASSERT_EQ(7, read_full(peer, buf, 7, WAIT_MS));
+		EXPECT_EQ(0, memcmp(buf + 4, "abc", 3));
+	}
+	EXPECT_EQ(1, proc_count_conns(mux_of(mm), NULL));
+	close(mm);
+	close(peer);
+
+	/* While the connection is being made. */
+	ASSERT_EQ(0, syn_sink_open(variant->family, &sink));
+	mm = mm_socket(SOCK_SEQPACKET | SOCK_NONBLOCK);
+	ASSERT_LE(0, mm);
+	ASSERT_EQ(EINPROGRESS, connect_err(mm, &sink.addr));
+	EXPECT_EQ(EISCONN, attach_pair_err(mm, variant->family));
+	close(mm);
+	ASSERT_EQ(0, syn_sink_drain(&sink));
+	syn_sink_close(&sink);
+
+	/* An accepted socket; its listener's mux is not one-to-one. */
+	l = mm_listener(SOCK_SEQPACKET, variant->family, &laddr);
+	ASSERT_LE(0, l);
+	c = tcp_client(&laddr);
+	ASSERT_LE(0, c);
+	a = accept_wait(l, WAIT_MS);
+	ASSERT_LE(0, a);
+	EXPECT_EQ(EISCONN, attach_pair_err(a, variant->family));
+	EXPECT_EQ(0, attach_pair_err(l, variant->family));
+	close(a);
+	close(c);
+	close(l);
+
+	/* A failed connect() leaves the socket free to attach. */
+	c = closed_port(variant->family, &laddr);
+	ASSERT_LE(0, c);
+	mm = mm_socket(SOCK_SEQPACKET);
+	ASSERT_LE(0, mm);
+	EXPECT_EQ(ECONNREFUSED, connect_err(mm, &laddr));
+	EXPECT_EQ(0, attach_pair_err(mm, variant->family));
+	close(mm);
+	close(c);
+}
+
 /*
  * shutdown() while connect() is in progress aborts the attempt, as on
  * TCP: SO_ERROR says ECONNRESET, and no SYN gets through afterwards.
