@@ -9,7 +9,9 @@
 # Environment: VM_TIMEOUT (seconds for the whole VM, default 900),
 #              TEST_TIMEOUT (seconds per test binary, default 300),
 #              VM_CPUS (default 2), VM_MEM (default 2048 MiB),
-#              HOSTFS=0 to not share the host's root read-only at /host.
+#              HOSTFS=0 to not share the host's root read-only at /host,
+#              MSGMUX_STRESS_{SEED,SECS,OPS,THREADS,DRAIN} for stress_test
+#              (the debug kernel runs it longer by default).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -34,9 +36,18 @@ if [ "$series" = debug ]; then
 	# KASAN, lockdep and kmemleak under TCG: several times slower.
 	append+=" watchdog_thresh=60"
 	: "${TEST_TIMEOUT:=1200}" "${VM_TIMEOUT:=3600}"
+	: "${MSGMUX_STRESS_SECS:=120}" "${MSGMUX_STRESS_OPS:=1000000}"
 	debug=(--debug)
 fi
 append+=" msgmuxtest=$mode msgmuxtimeout=${TEST_TIMEOUT:-300}"
+# The stress test's settings: unknown NAME=value parameters of the kernel
+# command line are in /init's environment, and so in the tests'.
+for v in MSGMUX_STRESS_SEED MSGMUX_STRESS_SECS MSGMUX_STRESS_OPS \
+	 MSGMUX_STRESS_THREADS MSGMUX_STRESS_DRAIN; do
+	if [ -n "${!v:-}" ]; then
+		append+=" $v=${!v}"
+	fi
+done
 
 qemu_args=(
 	-machine q35 -accel tcg,thread=multi -cpu max

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * netns_test - msgmux servers and clients in two network namespaces
- * joined by a veth pair whose both ends delay, lose and reorder packets
- * (tc netem), over IPv4 and IPv6.
+ * joined by a veth pair whose both ends delay, lose, duplicate and reorder
+ * packets (tc netem), over IPv4 and IPv6.
  *
  * The server namespace runs a SOCK_SEQPACKET listener that accept()s each
  * client, or a SOCK_DGRAM listener whose mux takes the connections in
@@ -37,7 +37,7 @@
 static const char *const addr4[2] = { "10.77.0.1", "10.77.0.2" };
 static const char *const addr6[2] = { "fd77::1", "fd77::2" };
 /* Modest: the VM is emulated, and TCP must still get through. */
-#define NETEM	"delay 10ms 5ms loss 2% reorder 10%"
+#define NETEM	"delay 10ms 5ms loss 2% duplicate 2% reorder 10%"
 
 #define NCLIENTS	4
 #define NMSGS		60	/* per client */
