@@ -23,7 +23,7 @@
 #include <linux/kcm.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "harness.h"
 #include "libmsgmux.h"
 #include "util.h"
 

@@ -50,7 +50,7 @@
 #include <linux/bpf.h>
 #include <linux/sockios.h>
 
-#include "kselftest_harness.h"
+#include "harness.h"
 #include "libmsgmux.h"
 #include "util.h"
 

@@ -37,7 +37,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
-#include "kselftest_harness.h"
+#include "harness.h"
 #include "libmsgmux.h"
 #include "util.h"
 

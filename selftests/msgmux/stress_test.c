@@ -77,7 +77,7 @@
 #include <unistd.h>
 #include <linux/sockios.h>
 
-#include "kselftest_harness.h"
+#include "harness.h"
 #include "libmsgmux.h"
 #include "util.h"
 

@@ -40,7 +40,7 @@ int proc_find_conn(unsigned long ino, struct proc_row *row);
 /* ---- sockets and waiting ------------------------------------------------ */
 
 /* How long a helper waits for something that should happen at once. */
-#define WAIT_MS		3000
+#define WAIT_MS		10000
 
 int tcp_pair(int family, int *a, int *b);
 int tcp_listener(int family);
