@@ -4,6 +4,8 @@
 #
 #   make            module (for KDIR) and userspace
 #   make demo       boot the 6.1 VM, load msgmux, show a socket in /proc
+#   make bench      msgmux-bench in the VM (KERNEL=6.1 by default, one
+#                   kernel): build/<kver>/bench.{txt,csv,json}
 #   make check      the kselftests in QEMU on 6.1 and 6.12 (KERNEL=6.1 for one)
 #   make check-debug  the kselftests on a debug 6.12 kernel (KASAN, lockdep,
 #                   kmemleak...), built from linux-source and cached
@@ -45,6 +47,10 @@ check: deps-check user
 demo: deps-check user
 	scripts/check.sh demo $(KERNEL1)
 
+# BENCH_ARGS="--quick", "--cases=tput/64/*" ...: see msgmux-bench --help.
+bench: deps-check user
+	BENCH_ARGS="$(BENCH_ARGS)" scripts/check.sh bench $(KERNEL1)
+
 check-debug: deps-check user
 	scripts/debug-kernel.sh
 	scripts/check.sh check debug
@@ -71,5 +77,5 @@ clean:
 	rm -f kmod/*.o kmod/*.ko kmod/*.mod* kmod/.*.cmd kmod/modules.order \
 		.*.cmd Module.symvers modules.order
 
-.PHONY: all module user deps deps-check ksrc check check-debug demo \
+.PHONY: all module user deps deps-check ksrc check check-debug demo bench \
 	checkpatch sparse kdoc clean

@@ -6,13 +6,13 @@
 # Ends with one line "N passed, N failed" over all kernels and exits
 # non-zero if anything failed.
 #
-# Usage: scripts/check.sh [MODE] SERIES...     (MODE check|demo)
+# Usage: scripts/check.sh [MODE] SERIES...     (MODE check|demo|bench)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 mode=check
 case "${1:-}" in
-check|demo) mode=$1; shift ;;
+check|demo|bench) mode=$1; shift ;;
 esac
 [ $# -gt 0 ] || set -- 6.1 6.12
 

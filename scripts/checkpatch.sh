@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# checkpatch.pl --strict over the module and the uapi header.  Findings
+# checkpatch.pl --strict over the module, the uapi header and msgmux-bench
+# (userspace, written in kernel style).  Findings
 # listed in scripts/checkpatch.allow (file, type and the flagged line's
 # text, each with its reason) are accepted; anything else fails.
 set -euo pipefail
@@ -10,7 +11,8 @@ set -euo pipefail
 cd "$MSGMUX_TOP"
 cp=$BUILD/ksrc/scripts/checkpatch.pl
 [ -x "$cp" ] || "$MSGMUX_TOP/scripts/ksrc.sh"
-mapfile -t files < <(git ls-files 'kmod/*.c' 'kmod/*.h' 'include/uapi/*.h')
+mapfile -t files < <(git ls-files 'kmod/*.c' 'kmod/*.h' 'include/uapi/*.h' \
+	'user/bench/*.c' 'user/bench/*.h')
 
 out=$("$cp" --strict --no-tree --show-types --terse \
 	--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f "${files[@]}" || true)

@@ -13,7 +13,8 @@
 #   MSGMUX-DONE
 #
 # A run without MSGMUX-DONE crashed or hung; the host treats it as failed.
-# The mode comes from "msgmuxtest=<check|demo>" on the kernel command line.
+# The mode comes from "msgmuxtest=<check|demo|bench>" on the kernel command
+# line.
 
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp \
 	/run /host
@@ -135,6 +136,20 @@ run_one() {
 	say "MSGMUX-END $name rc=$rc secs=$(( $(date +%s) - start ))"
 }
 
+# run_live NAME COMMAND...: as run_one, but the output goes to the host as
+# it comes, for a long run that shows its progress (the benchmark).
+run_live() {
+	name=$1
+	shift
+	say "MSGMUX-BEGIN $name"
+	start=$(date +%s)
+	cd /tmp
+	timeout -s KILL "$test_timeout" "$@" > $out 2>&1 < /dev/null
+	rc=$?
+	kill_leftovers
+	say "MSGMUX-END $name rc=$rc secs=$(( $(date +%s) - start ))"
+}
+
 case "$mode" in
 check)
 	for t in $(cat /tests/list); do
@@ -143,6 +158,9 @@ check)
 	;;
 demo)
 	run_one demo /demo/demo.sh
+	;;
+bench)
+	run_live bench /demo/bench.sh
 	;;
 *)
 	say "MSGMUX-WARN unknown mode '$mode'"

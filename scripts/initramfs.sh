@@ -94,11 +94,15 @@ for f in "$BUILD"/selftests/*.py; do
 done
 # The tools and examples, which guest-demo.sh runs: a missing one would
 # otherwise show only as a failed demo, after booting the VM.
-for b in msgmuxctl msgmux-hello msgmux-echo-server msgmux-echo-client; do
+for b in msgmuxctl msgmux-hello msgmux-echo-server msgmux-echo-client \
+	 msgmux-bench; do
 	[ -x "$BUILD/user/bin/$b" ] || die "no $BUILD/user/bin/$b: run make user"
 done
 cp "$BUILD"/user/bin/* "$stage/demo/"
 cp "$MSGMUX_TOP/scripts/guest-demo.sh" "$stage/demo/demo.sh"
-chmod 755 "$stage/demo/demo.sh"
+cp "$MSGMUX_TOP/scripts/guest-bench.sh" "$stage/demo/bench.sh"
+chmod 755 "$stage/demo/demo.sh" "$stage/demo/bench.sh"
+# `make bench BENCH_ARGS="..."`: msgmux-bench's arguments in the VM.
+printf '%s\n' "${BENCH_ARGS:-}" > "$stage/etc/msgmux/bench-args"
 
 (cd "$stage" && find . | cpio -o -H newc --quiet) > "$out"

@@ -8,7 +8,9 @@ guest-init.sh).  This script either follows that file while QEMU runs
 TAP results of every test binary, and fails the run for any "not ok", a
 binary that crashed, timed out or did not finish its plan, a missing
 MSGMUX-DONE marker (the VM crashed or hung), or any kernel splat in the
-kernel log or on the console.
+kernel log or on the console.  With --extract DIR it also writes the files
+the guest sent between MSGMUX-FILE-BEGIN and MSGMUX-FILE-END markers (the
+benchmark's results) into DIR.
 """
 import argparse
 import os
@@ -177,7 +179,28 @@ def judge(args):
     if args.summary:
         with open(args.summary, "w") as f:
             f.write("%d %d %d\n" % (tot_p, tot_f, tot_s))
+    if args.extract:
+        for name in extract(args.judge, args.extract):
+            print("[%s] wrote %s" % (label, os.path.join(args.extract, name)))
     return 1 if tot_f or problems else 0
+
+
+def extract(path, outdir):
+    """Write the files sent between MSGMUX-FILE markers; return names."""
+    written, name, lines = [], None, []
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\r\n")
+            if line.startswith("MSGMUX-FILE-BEGIN "):
+                name, lines = os.path.basename(line.split(" ", 1)[1]), []
+            elif line.startswith("MSGMUX-FILE-END ") and name:
+                with open(os.path.join(outdir, name), "w") as out:
+                    out.write("\n".join(lines) + "\n")
+                written.append(name)
+                name = None
+            elif name is not None:
+                lines.append(line)
+    return written
 
 
 def alive(pid):
@@ -191,7 +214,7 @@ def alive(pid):
 def follow(args):
     """Print the guest's reports as they arrive, until QEMU exits."""
     label, start = args.label, args.start or time.time()
-    pos, buf, in_dmesg = 0, "", False
+    pos, buf, in_dmesg, in_file = 0, "", False, False
     while True:
         running = alive(args.pid)
         with open(args.follow, errors="replace") as f:
@@ -208,6 +231,12 @@ def follow(args):
             elif line == "MSGMUX-DMESG-END":
                 in_dmesg = False
             elif in_dmesg:
+                continue
+            elif line.startswith("MSGMUX-FILE-BEGIN"):
+                in_file = True
+            elif line.startswith("MSGMUX-FILE-END"):
+                in_file = False
+            elif in_file:
                 continue
             elif line.startswith("MSGMUX-BOOT"):
                 print("[%s +%ds] booted %s" % (label, el, line.split()[1]),
@@ -237,6 +266,8 @@ def main():
     ap.add_argument("--mode", default="check")
     ap.add_argument("--label", default="vm")
     ap.add_argument("--summary")
+    ap.add_argument("--extract", metavar="DIR",
+                    help="write the files the guest sent into DIR")
     ap.add_argument("--debug", action="store_true",
                     help="a debug kernel: require its kmemleak and lockdep "
                     "reports")

@@ -5,13 +5,17 @@
 # progress, and judge the run from what the guest reported on its second
 # serial port and from the whole kernel log -- never from QEMU's exit code.
 #
-# Usage: scripts/vm.sh SERIES MODE   (SERIES 6.1|6.12|debug, MODE check|demo)
-# Environment: VM_TIMEOUT (seconds for the whole VM, default 900),
-#              TEST_TIMEOUT (seconds per test binary, default 300),
+# Usage: scripts/vm.sh SERIES MODE   (SERIES 6.1|6.12|debug,
+#                                     MODE check|demo|bench)
+# Environment: VM_TIMEOUT (seconds for the whole VM, default 900; bench
+#              2400),
+#              TEST_TIMEOUT (seconds per test binary, default 300; bench
+#              1800),
 #              VM_CPUS (default 2), VM_MEM (default 2048 MiB),
 #              HOSTFS=0 to not share the host's root read-only at /host,
 #              MSGMUX_STRESS_{SEED,SECS,OPS,THREADS,DRAIN} for stress_test
-#              (the debug kernel runs it longer by default).
+#              (the debug kernel runs it longer by default),
+#              BENCH_ARGS (bench: msgmux-bench's arguments).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -30,7 +34,19 @@ results=$dir/results.log
 : > "$results"
 
 append="console=ttyS0,115200 panic=-1 panic_on_warn=1 oops=panic"
-append+=" slub_debug=FZPU loglevel=7 rcupdate.rcu_cpu_stall_timeout=120"
+append+=" rcupdate.rcu_cpu_stall_timeout=120"
+if [ "$mode" = bench ]; then
+	# Figures, not checks.  No slab debugging: it takes SLUB off its fast
+	# paths and poisons every object, which would weigh on every skb.  A
+	# TSC clock: TCG's vCPUs fail the TSC synchronisation check, and the
+	# HPET it falls back to makes every timestamp (clock_gettime(), TCP's
+	# and the skbs') an emulated MMIO read; QEMU's TSC is one clock for
+	# all vCPUs.  A quiet console: printk to a serial port is slow.
+	append+=" loglevel=4 tsc=reliable"
+	: "${TEST_TIMEOUT:=1800}" "${VM_TIMEOUT:=2400}"
+else
+	append+=" slub_debug=FZPU loglevel=7"
+fi
 debug=()
 if [ "$series" = debug ]; then
 	# KASAN, lockdep and kmemleak under TCG: several times slower.
@@ -61,6 +77,14 @@ if [ "${HOSTFS:-1}" = 1 ]; then
 	qemu_args+=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap")
 fi
 
+# How busy the host is: figures taken beside other VMs are noisy.
+host_load() {
+	echo "load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+	     "$(pgrep -c -f '^([^ ]*/)?qemu-system-x86_64 ' || true) QEMU" \
+	     "processes, $(nproc) CPUs"
+}
+[ "$mode" = bench ] && load_before=$(host_load)
+
 log "kernel $kv: booting QEMU ($mode)"
 start=$(date +%s)
 timeout -k 10 "${VM_TIMEOUT:-900}" qemu-system-x86_64 "${qemu_args[@]}" &
@@ -76,6 +100,19 @@ wait "$qemu" || qemu_rc=$?
 wait "$follower" || true
 [ "$qemu_rc" = 124 ] && log "kernel $kv: QEMU killed after ${VM_TIMEOUT:-900}s"
 
+extract=()
+if [ "$mode" = bench ]; then
+	rm -f "$dir"/bench.txt "$dir"/bench.csv "$dir"/bench.json
+	extract=(--extract "$dir")
+fi
+rc=0
 python3 "$MSGMUX_TOP/scripts/verdict.py" --judge "$results" \
 	--console "$console" --label "$series" --mode "$mode" \
-	--summary "$dir/summary" "${debug[@]}"
+	--summary "$dir/summary" "${debug[@]}" "${extract[@]}" || rc=$?
+
+if [ "$mode" = bench ] && [ -s "$dir/bench.txt" ]; then
+	printf '\nHost while the VM ran: before: %s; after: %s.\n' \
+		"$load_before" "$(host_load)" >> "$dir/bench.txt"
+	log "kernel $kv: results in $dir/bench.{txt,csv,json}"
+fi
+exit $rc
