@@ -257,31 +257,71 @@ bool msgmux_listen_readable(const struct msgmux_sock *msk)
 	return !reqsk_queue_empty(&inet_csk(lsock->sk)->icsk_accept_queue);
 }
 
-/* The new socket accept() returns, on a new mux, as @lmsk's framing. */
+/**
+ * struct msgmux_accept_mem - what accept() allocates before it takes a
+ * connection
+ * @mux: the new socket's mux, not listed yet.
+ * @sk: the new socket.
+ * @psock: the connection, to join as &msgmux_join.spare.
+ *
+ * A connection taken from TCP's accept queue cannot be put back: were an
+ * allocation to fail after, the connection would be lost, and the
+ * client's first messages with it.  So accept() allocates first, as the
+ * socket core does the new socket and its file, and fails with nothing
+ * taken.
+ */
+struct msgmux_accept_mem {
+	struct msgmux_mux *mux;
+	struct sock *sk;
+	struct msgmux_psock *psock;
+};
+
+static void msgmux_accept_free(struct msgmux_accept_mem *m)
+{
+	if (m->psock)
+		msgmux_psock_discard(m->psock);
+	if (m->sk)
+		sk_free(m->sk);
+	if (m->mux)
+		msgmux_mux_discard(m->mux);
+}
+
+static int msgmux_accept_alloc(struct net *net, bool kern,
+			       struct msgmux_accept_mem *m)
+{
+	m->mux = msgmux_mux_alloc(net, SOCK_SEQPACKET);
+	if (m->mux)
+		m->sk = sk_alloc(net, msgmux_family, GFP_KERNEL,
+				 &msgmux_proto, kern);
+	if (m->sk)
+		m->psock = msgmux_psock_alloc(m->mux, NULL);
+	if (m->psock)
+		return 0;
+	msgmux_accept_free(m);
+	return -ENOMEM;
+}
+
+/*
+ * The new socket accept() returns, on a new mux, as @lmsk's framing.
+ * Takes @m; fails only if the connection was reset or closed meanwhile.
+ */
 static int msgmux_accept_new(struct msgmux_sock *lmsk,
 			     struct socket *newsock, struct socket *csock,
-			     bool kern)
+			     struct msgmux_accept_mem *m)
 {
 	struct msgmux_join j = {
 		.csock = csock,
 		.flags = MSGMUX_JOIN_OWN,
+		.spare = m->psock,
 	};
-	struct net *net = sock_net(&lmsk->sk);
-	struct msgmux_mux *mux;
-	struct sock *sk;
+	struct msgmux_mux *mux = m->mux;
+	struct sock *sk = m->sk;
 
-	mux = msgmux_mux_create(net, SOCK_SEQPACKET);
-	if (!mux)
-		return -ENOMEM;
+	msgmux_mux_link(mux);
 	spin_lock_bh(&lmsk->mux->lock);
 	mux->frame = lmsk->mux->frame;
 	spin_unlock_bh(&lmsk->mux->lock);
 
-	sk = sk_alloc(net, msgmux_family, GFP_KERNEL, &msgmux_proto, kern);
-	if (!sk) {
-		msgmux_mux_put(mux);
-		return -ENOMEM;
-	}
 	/*
 	 * The child inherited the listener's SO_RCVTIMEO, which accept()
 	 * set to the msgmux socket's: for strparser it would be a message
@@ -292,7 +332,10 @@ static int msgmux_accept_new(struct msgmux_sock *lmsk,
 	msgmux_sock_init(newsock, sk, newsock->ops, mux);
 	msgmux_sk(sk)->explicit_eor = READ_ONCE(lmsk->explicit_eor);
 	j.owner = msgmux_sk(sk);
-	/* Reset or closed while it waited: as TCP's accept() may say. */
+	/*
+	 * With its memory at hand, joining fails only for the connection's
+	 * state: reset or closed while it waited, as TCP's accept() may say.
+	 */
 	return msgmux_psock_join(mux, &j) ? -ECONNABORTED : 0;
 }
 
@@ -306,13 +349,15 @@ static int msgmux_accept_new(struct msgmux_sock *lmsk,
  * Context: process context.
  * Return: 0; -EOPNOTSUPP on a SOCK_DGRAM socket; -EINVAL if @sock does
  * not listen; -ECONNABORTED if the connection was reset before it could
- * be accepted; -ENOMEM; or TCP's accept errors (-EAGAIN, -EINTR...).
+ * be accepted; -ENOMEM, with the connection left for the next accept();
+ * or TCP's accept errors (-EAGAIN, -EINTR...).
  */
 int msgmux_accept_sock(struct socket *sock, struct socket *newsock,
 		       int flags, bool kern)
 {
 	struct sock *sk = sock->sk;
 	struct msgmux_sock *msk = msgmux_sk(sk);
+	struct msgmux_accept_mem m = {};
 	struct socket *lsock, *csock;
 	int err;
 
@@ -327,11 +372,16 @@ int msgmux_accept_sock(struct socket *sock, struct socket *newsock,
 	if (!lsock)
 		return -EINVAL;
 
-	/* The listener lives as long as @sock, which our caller holds. */
-	err = kernel_accept(lsock, &csock, flags & O_NONBLOCK);
+	err = msgmux_accept_alloc(sock_net(sk), kern, &m);
 	if (err)
 		return err;
-	err = msgmux_accept_new(msk, newsock, csock, kern);
+	/* The listener lives as long as @sock, which our caller holds. */
+	err = kernel_accept(lsock, &csock, flags & O_NONBLOCK);
+	if (err) {
+		msgmux_accept_free(&m);
+		return err;
+	}
+	err = msgmux_accept_new(msk, newsock, csock, &m);
 	if (err)
 		sock_release(csock);
 	return err;

@@ -322,6 +322,9 @@ struct msgmux_psock {
  * @prog: its BPF parser, or NULL for the mux's built-in framing.
  * @owner: see &msgmux_psock.owner, or NULL.
  * @flags: %MSGMUX_JOIN_* bits.
+ * @spare: a connection from msgmux_psock_alloc() for the mux and @prog,
+ *	to join rather than allocate one, or NULL.  msgmux_psock_join()
+ *	takes it, whether it succeeds or not.
  * @conn_id: out: the connection's id (0 while connecting).
  * @psock: out, with %MSGMUX_JOIN_CONNECT: the connection, with a
  *	reference for the caller.
@@ -331,6 +334,7 @@ struct msgmux_join {
 	struct bpf_prog *prog;
 	struct msgmux_sock *owner;
 	unsigned int flags;
+	struct msgmux_psock *spare;
 	u32 conn_id;
 	struct msgmux_psock *psock;
 };
@@ -446,6 +450,9 @@ enum {
 struct msgmux_net *msgmux_pernet(const struct net *net);
 
 /* mux.c */
+struct msgmux_mux *msgmux_mux_alloc(struct net *net, int type);
+void msgmux_mux_link(struct msgmux_mux *mux);
+void msgmux_mux_discard(struct msgmux_mux *mux);
 struct msgmux_mux *msgmux_mux_create(struct net *net, int type);
 void msgmux_mux_add_sock(struct msgmux_mux *mux, struct msgmux_sock *msk);
 void msgmux_mux_del_sock(struct msgmux_sock *msk, long timeo);
@@ -470,6 +477,9 @@ int msgmux_frame_encode(const struct msgmux_frame *f, size_t payload,
 bool msgmux_frame_strips(const struct msgmux_frame *f);
 
 /* psock.c */
+struct msgmux_psock *msgmux_psock_alloc(struct msgmux_mux *mux,
+					struct bpf_prog *prog);
+void msgmux_psock_discard(struct msgmux_psock *psock);
 int msgmux_psock_join(struct msgmux_mux *mux, struct msgmux_join *j);
 bool msgmux_psock_unlink(struct msgmux_psock *psock);
 long msgmux_psock_leave(struct msgmux_psock *psock, long timeo);

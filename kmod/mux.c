@@ -32,19 +32,19 @@ static void __msgmux_mux_link_sock(struct msgmux_mux *mux,
 }
 
 /**
- * msgmux_mux_create() - create an empty mux
+ * msgmux_mux_alloc() - allocate an empty mux, not listed yet
  * @net: the namespace of the new mux.
  * @type: SOCK_SEQPACKET or SOCK_DGRAM, the type of all its sockets.
  *
- * The mux is listed in its namespace at once; its first socket joins with
- * msgmux_mux_add_sock(), inheriting the reference returned here.
+ * For a caller that must have its memory before it does what it cannot
+ * undo (accept() taking a connection from TCP): the mux is listed with
+ * msgmux_mux_link(), or freed unlisted with msgmux_mux_discard().
  *
- * Context: process context; takes &msgmux_net.lock.
+ * Context: process context.
  * Return: the mux with one reference, or NULL.
  */
-struct msgmux_mux *msgmux_mux_create(struct net *net, int type)
+struct msgmux_mux *msgmux_mux_alloc(struct net *net, int type)
 {
-	struct msgmux_net *mn = msgmux_pernet(net);
 	struct msgmux_mux *mux;
 
 	mux = kzalloc(sizeof(*mux), GFP_KERNEL);
@@ -63,11 +63,52 @@ struct msgmux_mux *msgmux_mux_create(struct net *net, int type)
 	INIT_LIST_HEAD(&mux->rx_waiting);
 	msgmux_frame_default(&mux->frame);
 	mux->accept_limit = MSGMUX_DEFAULT_ACCEPT_LIMIT;
+	return mux;
+}
+
+/**
+ * msgmux_mux_link() - list a mux from msgmux_mux_alloc() in its namespace
+ * @mux: the mux; from now on it has an id, shows in /proc/net/msgmux,
+ *	and its last msgmux_mux_put() frees it.
+ *
+ * Context: process context; takes &msgmux_net.lock.
+ */
+void msgmux_mux_link(struct msgmux_mux *mux)
+{
+	struct msgmux_net *mn = msgmux_pernet(mux->net);
 
 	mutex_lock(&mn->lock);
 	mux->id = mn->next_mux_id++;
 	list_add_tail(&mux->net_node, &mn->muxes);
 	mutex_unlock(&mn->lock);
+}
+
+/**
+ * msgmux_mux_discard() - free a mux that was never listed
+ * @mux: a mux from msgmux_mux_alloc() that nothing else has seen.
+ */
+void msgmux_mux_discard(struct msgmux_mux *mux)
+{
+	kfree(mux);
+}
+
+/**
+ * msgmux_mux_create() - create an empty mux
+ * @net: the namespace of the new mux.
+ * @type: SOCK_SEQPACKET or SOCK_DGRAM, the type of all its sockets.
+ *
+ * The mux is listed in its namespace at once; its first socket joins with
+ * msgmux_mux_add_sock(), inheriting the reference returned here.
+ *
+ * Context: process context; takes &msgmux_net.lock.
+ * Return: the mux with one reference, or NULL.
+ */
+struct msgmux_mux *msgmux_mux_create(struct net *net, int type)
+{
+	struct msgmux_mux *mux = msgmux_mux_alloc(net, type);
+
+	if (mux)
+		msgmux_mux_link(mux);
 	return mux;
 }
 

@@ -506,9 +506,20 @@ void msgmux_psock_addr(const struct sock *sk, struct msgmux_peer *p,
 	memcpy(p->addr, local ? &inet->inet_rcv_saddr : &inet->inet_daddr, 4);
 }
 
-static struct msgmux_psock *msgmux_psock_alloc(struct msgmux_mux *mux,
-					       struct sock *csk,
-					       struct bpf_prog *prog)
+/**
+ * msgmux_psock_alloc() - allocate a connection, before its TCP socket
+ * @mux: the mux it will join.
+ * @prog: its BPF parser, or NULL.
+ *
+ * msgmux_psock_join() allocates one itself; a caller that must have the
+ * memory before it takes the TCP socket (accept()) passes this one in
+ * &msgmux_join.spare, or frees it with msgmux_psock_discard().
+ *
+ * Context: process context.
+ * Return: the connection, or NULL.
+ */
+struct msgmux_psock *msgmux_psock_alloc(struct msgmux_mux *mux,
+					struct bpf_prog *prog)
 {
 	struct msgmux_psock *psock;
 
@@ -522,7 +533,6 @@ static struct msgmux_psock *msgmux_psock_alloc(struct msgmux_mux *mux,
 			return NULL;
 		}
 	}
-	psock->sk = csk;
 	psock->mux = mux;
 	psock->bpf_prog = prog;
 	psock->linger = MSGMUX_NO_LINGER;
@@ -533,6 +543,16 @@ static struct msgmux_psock *msgmux_psock_alloc(struct msgmux_mux *mux,
 	INIT_WORK(&psock->tx_work, msgmux_psock_tx_work);
 	INIT_WORK(&psock->fail_work, msgmux_psock_fail_work);
 	return psock;
+}
+
+/**
+ * msgmux_psock_discard() - free a connection that never joined
+ * @psock: from msgmux_psock_alloc(); it holds no reference yet.
+ */
+void msgmux_psock_discard(struct msgmux_psock *psock)
+{
+	kfree_skb(psock->bpf_skb);
+	kfree(psock);
 }
 
 /*
@@ -739,7 +759,8 @@ static int msgmux_psock_start(struct msgmux_psock *psock,
  *	itself with %MSGMUX_JOIN_OWN).
  *
  * Context: process context.
- * Return: 0, or the errors of msgmux_attach() for the socket's state.
+ * Return: 0, or the errors of msgmux_attach() for the socket's state;
+ * -ENOMEM only without &msgmux_join.spare.
  */
 int msgmux_psock_join(struct msgmux_mux *mux, struct msgmux_join *j)
 {
@@ -747,9 +768,11 @@ int msgmux_psock_join(struct msgmux_mux *mux, struct msgmux_join *j)
 	struct msgmux_psock *psock;
 	int err;
 
-	psock = msgmux_psock_alloc(mux, csk, j->prog);
+	psock = j->spare ? j->spare : msgmux_psock_alloc(mux, j->prog);
+	j->spare = NULL;
 	if (!psock)
 		return -ENOMEM;
+	psock->sk = csk;
 	err = strp_init(&psock->strp, csk, &msgmux_strp_cb);
 	if (err)
 		goto err_free;
@@ -797,8 +820,7 @@ err_unlock:
 	strp_stop(&psock->strp);
 	strp_done(&psock->strp);
 err_free:
-	kfree_skb(psock->bpf_skb);
-	kfree(psock);
+	msgmux_psock_discard(psock);
 	return err;
 }
 

@@ -17,6 +17,19 @@ root=$(kroot "$kv")
 mods=$root/lib/modules/$kv
 [ -d "$mods" ] || die "no modules for $kv in $mods: run scripts/deps.sh"
 
+# kconfig_y OPTION: the kernel was built with CONFIG_OPTION=y (Debian's
+# images ship their config in boot/, the debug kernel has its build tree).
+kconfig_y() {
+	local f
+	for f in "$root/boot/config-$kv" "$root/build/.config"; do
+		if [ -f "$f" ]; then
+			grep -qx "CONFIG_$1=y" "$f"
+			return
+		fi
+	done
+	return 1
+}
+
 # Modules loaded at boot (in this order), then ones tests load themselves.
 boot_modules="virtio_pci netfs fscache 9pnet 9pnet_virtio 9p"
 test_modules="kcm veth sch_netem tls"
@@ -84,6 +97,18 @@ if [ -n "$kunit" ] && { [ -z "${TESTS:-}" ] ||
 	{ echo "$kunit"; grep -vx "$kunit" "$stage/tests/list"; } \
 		> "$stage/tests/list.new" || true
 	mv "$stage/tests/list.new" "$stage/tests/list"
+fi
+# Tests that need fault injection (list.fault: fail-nth and FAILSLAB) run
+# last on a kernel built with it, the debug kernel; named in TESTS for a
+# kernel without it, they could only fail.
+[ -f "$BUILD/selftests/list.fault" ] || die "no list.fault in $BUILD/selftests"
+if kconfig_y FAULT_INJECTION && kconfig_y FAILSLAB; then
+	[ -n "${TESTS:-}" ] || cat "$BUILD/selftests/list.fault" >> "$stage/tests/list"
+else
+	for t in $(cat "$BUILD/selftests/list.fault"); do
+		! grep -qx "$t" "$stage/tests/list" ||
+			die "$t needs a kernel with fault injection: make check-debug"
+	done
 fi
 for t in $(cat "$stage/tests/list"); do
 	[ "$t" = "$kunit" ] || cp "$BUILD/selftests/$t" "$stage/tests/"

@@ -29,7 +29,6 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -802,44 +801,6 @@ static void env_done(struct env *e)
 		close(e->t);
 	if (e->tp >= 0)
 		close(e->tp);
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
-/* Lines of /proc/net/msgmux: its muxes, sockets and connections. */
-static int count_objects(void)
-{
-	char *s = read_file("/proc/net/msgmux"), *p;
-	int n = 0;
-
-	if (!s)
-		return -1;
-	for (p = s; (p = strchr(p, '\n')); p++)
-		n++;
-	free(s);
-	return n;
-}
-
-/* A mux goes with its last reference, which a worker may hold a moment. */
-static bool objects_back_to(int want)
-{
-	long long end = now_ms() + WAIT_MS;
-	int n;
-
-	while ((n = count_objects()) != want && now_ms() < end)
-		usleep(10 * 1000);
-	return n == want;
 }
 
 /* Was SIGPIPE raised (it is blocked) since the last call?  Clears it. */

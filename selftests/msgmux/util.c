@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -147,6 +148,45 @@ int proc_find_conn(unsigned long ino, struct proc_row *row)
 int proc_find_mux(unsigned int mux, struct proc_row *row)
 {
 	return proc_find("mux", mux, row);
+}
+
+/* Open file descriptors of this process, or -1. */
+int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Lines of /proc/net/msgmux: its muxes, sockets and connections. */
+int count_objects(void)
+{
+	char *s = read_file("/proc/net/msgmux"), *p;
+	int n = 0;
+
+	if (!s)
+		return -1;
+	for (p = s; (p = strchr(p, '\n')); p++)
+		n++;
+	free(s);
+	return n;
+}
+
+/* A mux goes with its last reference, which a worker may hold a moment. */
+bool objects_back_to(int want)
+{
+	long long end = now_ms() + WAIT_MS;
+	int n;
+
+	while ((n = count_objects()) != want && now_ms() < end)
+		usleep(10 * 1000);
+	return n == want;
 }
 
 /* ---- sockets and waiting ------------------------------------------------ */

@@ -36,6 +36,10 @@ int proc_find_sock(unsigned long ino, struct proc_row *row);
 int proc_find_mux(unsigned int mux, struct proc_row *row);
 /* The connection line of an attached TCP socket, by its inode. */
 int proc_find_conn(unsigned long ino, struct proc_row *row);
+/* What a test may leave behind: descriptors, /proc/net/msgmux lines. */
+int count_fds(void);
+int count_objects(void);
+bool objects_back_to(int want);
 
 /* ---- sockets and waiting ------------------------------------------------ */
 
