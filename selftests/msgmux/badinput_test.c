@@ -323,17 +323,10 @@ static void *pointer(enum ptr p, void *good, size_t len)
 	}
 }
 
+/* Nothing a row does may block for good. */
 static int mm_socket(int type)
 {
-	struct timeval tv = { WAIT_MS / 1000, 0 };
-	int fd = msgmux_socket(type | SOCK_CLOEXEC);
-
-	/* Nothing a row does may block for good. */
-	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	}
-	return fd;
+	return mm_socket_bounded(type);
 }
 
 static socklen_t lo4(struct sockaddr_in *sin, uint16_t port)

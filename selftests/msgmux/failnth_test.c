@@ -249,17 +249,9 @@ static void env_done(struct env *e)
 		close(e->fds[i]);
 }
 
-/* A msgmux socket whose calls never block for long. */
 static int mm_socket(int type)
 {
-	struct timeval tv = { WAIT_MS / 1000, 0 };
-	int fd = msgmux_socket(type | SOCK_CLOEXEC);
-
-	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	}
-	return fd;
+	return mm_socket_bounded(type);
 }
 
 static int mux_id(int fd)

@@ -330,6 +330,22 @@ ssize_t recv_wait(int fd, void *buf, size_t len, int flags, int timeout_ms)
 	return recv(fd, buf, len, flags | MSG_DONTWAIT);
 }
 
+/*
+ * A close-on-exec msgmux socket of @type whose blocking calls give up
+ * after WAIT_MS (SO_RCVTIMEO, SO_SNDTIMEO), or -1.
+ */
+int mm_socket_bounded(int type)
+{
+	struct timeval tv = { WAIT_MS / 1000, 0 };
+	int fd = msgmux_socket(type | SOCK_CLOEXEC);
+
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	return fd;
+}
+
 /* True if nothing arrives on @fd within @wait_ms. */
 bool tcp_quiet(int fd, int wait_ms)
 {

@@ -47,6 +47,7 @@ bool objects_back_to(int want);
 #define WAIT_MS		10000
 
 int tcp_pair(int family, int *a, int *b);
+int mm_socket_bounded(int type);
 int tcp_listener(int family);
 int write_full(int fd, const void *buf, size_t len);
 ssize_t read_full(int fd, void *buf, size_t len, int timeout_ms);
