@@ -97,7 +97,9 @@ struct msgmux_net {
  * @errors: errors reported.
  * @dropped: messages dropped, each also counted in @errors.
  *
- * Written under the lock of the object that holds them, read locklessly
+ * Written under the lock of the object that holds them (an upper socket's
+ * @rx_msgs and @rx_bytes under its receive queue's lock, the rest of its
+ * counters under its socket lock), read locklessly
  * by /proc (READ_ONCE/WRITE_ONCE: a reader may see a slightly old value,
  * never a torn one on 64-bit).
  */

@@ -14,10 +14,13 @@
  * When no socket is ready, the connection keeps the message aside and its
  * parser pauses: msgmux stops reading that TCP socket, whose receive
  * window then closes, so a fast sender meets TCP's own backpressure and
- * kernel memory stays bounded.  When a socket drains below SO_RCVBUF
- * (msgmux_rfree()), it becomes ready again, takes the messages kept aside
- * and restarts those parsers.  No message that TCP delivered is dropped
- * while an upper socket lives to take it.
+ * kernel memory stays bounded.  When a full socket's reader has drained
+ * it to half its SO_RCVBUF (msgmux_rfree()), it becomes ready again,
+ * takes the messages kept aside and restarts those parsers.  Not sooner:
+ * restarting a paused parser queues strparser's work, and doing that for
+ * every message read would cost a work item per message (KCM waits for
+ * SO_RCVLOWAT).  No message that TCP delivered is dropped while an upper
+ * socket lives to take it.
  */
 #include <linux/errqueue.h>
 #include <linux/skbuff.h>
@@ -33,6 +36,8 @@ static void __msgmux_rx_make_ready(struct msgmux_sock *msk);
 /*
  * The destructor of every skb charged to an upper socket.  Runs wherever
  * the skb is freed, never under &msgmux_mux.lock (see the lock order).
+ * A socket that stopped taking messages takes them again once drained to
+ * half its SO_RCVBUF; it is never left unready with nothing queued.
  */
 static void msgmux_rfree(struct sk_buff *skb)
 {
@@ -44,7 +49,7 @@ static void msgmux_rfree(struct sk_buff *skb)
 	smp_mb__after_atomic();
 
 	if (READ_ONCE(msk->rx_ready) || READ_ONCE(msk->rx_disabled) ||
-	    atomic_read(&sk->sk_rmem_alloc) >= READ_ONCE(sk->sk_rcvbuf))
+	    atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) / 2)
 		return;
 
 	spin_lock_bh(&msk->mux->lock);
@@ -395,10 +400,11 @@ int msgmux_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	}
 	msgmux_rx_fill_addr(msg, skb);
 	if (!(flags & MSG_PEEK)) {
-		lock_sock(sk);
+		/* Readers of one socket may run at once; no socket lock. */
+		spin_lock_bh(&sk->sk_receive_queue.lock);
 		WRITE_ONCE(msk->stats.rx_msgs, msk->stats.rx_msgs + 1);
 		WRITE_ONCE(msk->stats.rx_bytes, msk->stats.rx_bytes + cb->len);
-		release_sock(sk);
+		spin_unlock_bh(&sk->sk_receive_queue.lock);
 	}
 	if (flags & MSG_TRUNC)
 		copied = cb->len;
