@@ -237,6 +237,9 @@ struct msgmux_peer {
  * @rx_held: a parsed message that no upper socket could take; protected
  *	by &msgmux_mux.lock.
  * @rx_wait_node: entry in &msgmux_mux.rx_waiting while @rx_held is set.
+ * @rx_wake: the upper socket the current read of @sk's stream last gave
+ *	messages to, whose reader is woken when the read ends; holds a
+ *	reference on it.  strparser context; NULL between reads.
  * @rx_eof: the peer closed its side; once what it sent before is parsed
  *	and delivered, the connection leaves service.  Written in @sk's
  *	callbacks, read locklessly.
@@ -290,6 +293,7 @@ struct msgmux_psock {
 	unsigned int rx_partial;
 	struct sk_buff *rx_held;
 	struct list_head rx_wait_node;
+	struct msgmux_sock *rx_wake;
 	bool rx_eof;
 
 	struct sk_buff_head txq;
@@ -504,6 +508,7 @@ void msgmux_psock_detach_all(struct msgmux_mux *mux, long timeo);
 
 /* rx.c */
 void msgmux_rx_deliver(struct msgmux_psock *psock, struct sk_buff *skb);
+void msgmux_rx_read_done(struct msgmux_psock *psock);
 void msgmux_rx_enable(struct msgmux_sock *msk);
 void msgmux_rx_disable(struct msgmux_sock *msk, bool closing);
 void __msgmux_rx_release_held(struct msgmux_psock *psock);

@@ -245,10 +245,16 @@ static void msgmux_strp_abort(struct strparser *strp, int err)
 	msgmux_psock_fail(psock, err, reason);
 }
 
-/* After each read of the stream: has the peer's last message gone up? */
+/*
+ * After each read of the stream: wake the reader of what it delivered;
+ * has the peer's last message gone up?
+ */
 static int msgmux_strp_read_done(struct strparser *strp, int err)
 {
-	msgmux_psock_eof_check(msgmux_strp_psock(strp));
+	struct msgmux_psock *psock = msgmux_strp_psock(strp);
+
+	msgmux_rx_read_done(psock);
+	msgmux_psock_eof_check(psock);
 	return err;
 }
 
@@ -283,6 +289,7 @@ static void msgmux_psock_close(struct socket *csock, long linger)
  */
 static void msgmux_psock_free(struct msgmux_psock *psock)
 {
+	WARN_ON_ONCE(psock->rx_wake);
 	if (psock->bpf_prog)
 		bpf_prog_put(psock->bpf_prog);
 	kfree_skb(psock->bpf_skb);

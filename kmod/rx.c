@@ -9,7 +9,9 @@
  * mux's ready list, which then moves to the tail: messages spread round
  * robin over the sockets that can take them.  A socket is ready while it
  * receives (no MSGMUX_RECV_DISABLE, not closing) and holds less than
- * SO_RCVBUF; every queued skb is charged to it (sk_rmem_alloc).
+ * SO_RCVBUF; every queued skb is charged to it (sk_rmem_alloc).  A
+ * connection wakes a socket's reader once per read of its stream (a TCP
+ * segment holds many small messages), not once per message.
  *
  * When no socket is ready, the connection keeps the message aside and its
  * parser pauses: msgmux stops reading that TCP socket, whose receive
@@ -30,6 +32,8 @@
 
 /* Notifications a socket's error queue holds at most. */
 #define MSGMUX_ERRQ_MAX	64
+/* Messages up to this size may be copied out of the stream's skb. */
+#define MSGMUX_RX_COPY	2048
 
 static void __msgmux_rx_make_ready(struct msgmux_sock *msk);
 
@@ -57,8 +61,9 @@ static void msgmux_rfree(struct sk_buff *skb)
 	spin_unlock_bh(&msk->mux->lock);
 }
 
-/* Charge @skb to @msk, queue it and wake a reader.  Takes @skb. */
-static void msgmux_rx_queue(struct msgmux_sock *msk, struct sk_buff *skb)
+/* Charge @skb to @msk and queue it, waking a reader if @wake.  Takes @skb. */
+static void msgmux_rx_queue(struct msgmux_sock *msk, struct sk_buff *skb,
+			    bool wake)
 {
 	struct sock *sk = &msk->sk;
 
@@ -67,7 +72,8 @@ static void msgmux_rx_queue(struct msgmux_sock *msk, struct sk_buff *skb)
 	skb->destructor = msgmux_rfree;
 	atomic_add(skb->truesize, &sk->sk_rmem_alloc);
 	skb_queue_tail(&sk->sk_receive_queue, skb);
-	sk->sk_data_ready(sk);
+	if (wake)
+		sk->sk_data_ready(sk);
 }
 
 static bool msgmux_rx_has_room(const struct msgmux_sock *msk)
@@ -77,10 +83,12 @@ static bool msgmux_rx_has_room(const struct msgmux_sock *msk)
 }
 
 /*
- * Give @skb to the next ready socket.  Caller holds &mux->lock; returns
- * false (keeping @skb) when no socket is ready.
+ * Give @skb to the next ready socket, waking its reader if @wake.  Caller
+ * holds &mux->lock; returns the socket, or NULL (keeping @skb) when no
+ * socket is ready.
  */
-static bool __msgmux_rx_steer(struct msgmux_mux *mux, struct sk_buff *skb)
+static struct msgmux_sock *__msgmux_rx_steer(struct msgmux_mux *mux,
+					     struct sk_buff *skb, bool wake)
 {
 	struct msgmux_sock *msk;
 
@@ -89,9 +97,9 @@ static bool __msgmux_rx_steer(struct msgmux_mux *mux, struct sk_buff *skb)
 	msk = list_first_entry_or_null(&mux->rx_ready, struct msgmux_sock,
 				       rx_ready_node);
 	if (!msk)
-		return false;
+		return NULL;
 
-	msgmux_rx_queue(msk, skb);
+	msgmux_rx_queue(msk, skb, wake);
 	if (!msgmux_rx_has_room(msk)) {
 		WRITE_ONCE(msk->rx_ready, false);
 		/*
@@ -104,12 +112,12 @@ static bool __msgmux_rx_steer(struct msgmux_mux *mux, struct sk_buff *skb)
 		smp_mb();
 		if (!msgmux_rx_has_room(msk)) {
 			list_del_init(&msk->rx_ready_node);
-			return true;
+			return msk;
 		}
 		WRITE_ONCE(msk->rx_ready, true);
 	}
 	list_move_tail(&msk->rx_ready_node, &mux->rx_ready);
-	return true;
+	return msk;
 }
 
 /* Hand the messages kept aside to ready sockets; restart their parsers. */
@@ -123,7 +131,7 @@ static void __msgmux_rx_drain_waiting(struct msgmux_mux *mux)
 	       (psock = list_first_entry_or_null(&mux->rx_waiting,
 						 struct msgmux_psock,
 						 rx_wait_node))) {
-		if (!__msgmux_rx_steer(mux, psock->rx_held))
+		if (!__msgmux_rx_steer(mux, psock->rx_held, true))
 			break;
 		psock->rx_held = NULL;
 		list_del_init(&psock->rx_wait_node);
@@ -145,25 +153,92 @@ static void __msgmux_rx_make_ready(struct msgmux_sock *msk)
 	__msgmux_rx_drain_waiting(mux);
 }
 
+/*
+ * A message is a clone of the stream's skb, and a clone is charged that
+ * skb's whole truesize: under load, a TCP skb coalesced from many
+ * segments, which the clone pins until it is read.  A small message is
+ * copied into an skb of its own, charged for what it uses, or a receive
+ * buffer would hold a handful of them (TCP compacts its own queue so:
+ * tcp_collapse()).  Without memory for the copy, the clone goes.
+ */
+static struct sk_buff *msgmux_rx_compact(struct sk_buff *skb)
+{
+	struct msgmux_rx_cb *cb = MSGMUX_RX_CB(skb);
+	struct sk_buff *copy;
+
+	if (cb->len > MSGMUX_RX_COPY ||
+	    skb->truesize <= 2 * SKB_TRUESIZE(cb->len))
+		return skb;
+	copy = alloc_skb(cb->len, GFP_ATOMIC);
+	if (!copy)
+		return skb;
+	if (skb_copy_bits(skb, cb->offset, skb_put(copy, cb->len), cb->len)) {
+		kfree_skb(copy);
+		return skb;
+	}
+	*MSGMUX_RX_CB(copy) = *cb;
+	MSGMUX_RX_CB(copy)->offset = 0;
+	consume_skb(skb);
+	return copy;
+}
+
+/* Wake the reader of @msk, and drop the reference its waker held. */
+static void msgmux_rx_wake(struct msgmux_sock *msk)
+{
+	msk->sk.sk_data_ready(&msk->sk);
+	sock_put(&msk->sk);
+}
+
 /**
  * msgmux_rx_deliver() - a connection parsed a complete message
  * @psock: the connection.
  * @skb: the message, described by its &struct msgmux_rx_cb.  Taken.
+ *
+ * The reader is woken once the parser's read of the stream ends
+ * (msgmux_rx_read_done()), or sooner if a message of the same read goes
+ * to another socket: not once per message of a TCP segment.
  *
  * Context: strparser's receive path, with @psock->sk locked.
  */
 void msgmux_rx_deliver(struct msgmux_psock *psock, struct sk_buff *skb)
 {
 	struct msgmux_mux *mux = psock->mux;
+	struct msgmux_sock *msk, *woken = NULL;
 
+	skb = msgmux_rx_compact(skb);
 	spin_lock_bh(&mux->lock);
-	if (!__msgmux_rx_steer(mux, skb)) {
+	msk = __msgmux_rx_steer(mux, skb, false);
+	if (!msk) {
 		WARN_ON_ONCE(psock->rx_held);
 		psock->rx_held = skb;
 		strp_pause(&psock->strp);
 		list_add_tail(&psock->rx_wait_node, &mux->rx_waiting);
+	} else if (msk != psock->rx_wake) {
+		woken = psock->rx_wake;
+		sock_hold(&msk->sk);
+		psock->rx_wake = msk;
 	}
 	spin_unlock_bh(&mux->lock);
+	if (woken)
+		msgmux_rx_wake(woken);
+}
+
+/**
+ * msgmux_rx_read_done() - a read of a connection's stream ended
+ * @psock: the connection.
+ *
+ * Wakes the reader of the socket the last messages of the read went to.
+ *
+ * Context: strparser's receive path, with @psock->sk locked.
+ */
+void msgmux_rx_read_done(struct msgmux_psock *psock)
+{
+	struct msgmux_sock *msk = psock->rx_wake;
+
+	if (!msk)
+		return;
+	psock->rx_wake = NULL;
+	msgmux_rx_wake(msk);
 }
 
 /**
@@ -233,7 +308,7 @@ void msgmux_rx_disable(struct msgmux_sock *msk, bool closing)
 
 	spin_lock_bh(&mux->lock);
 	while ((skb = __skb_dequeue(&moved))) {
-		if (__msgmux_rx_steer(mux, skb))
+		if (__msgmux_rx_steer(mux, skb, true))
 			continue;
 		other = closing ? __msgmux_rx_any_other(mux, msk) : NULL;
 		if (!other) {
@@ -241,7 +316,7 @@ void msgmux_rx_disable(struct msgmux_sock *msk, bool closing)
 			__skb_queue_head(&moved, skb);
 			break;
 		}
-		msgmux_rx_queue(other, skb);
+		msgmux_rx_queue(other, skb, true);
 	}
 	spin_unlock_bh(&mux->lock);
 
@@ -279,11 +354,11 @@ void __msgmux_rx_release_held(struct msgmux_psock *psock)
 		return;
 	psock->rx_held = NULL;
 	list_del_init(&psock->rx_wait_node);
-	if (__msgmux_rx_steer(mux, skb))
+	if (__msgmux_rx_steer(mux, skb, true))
 		return;
 	msk = __msgmux_rx_any_other(mux, NULL);
 	if (msk) {
-		msgmux_rx_queue(msk, skb);
+		msgmux_rx_queue(msk, skb, true);
 		return;
 	}
 	WRITE_ONCE(psock->stats.dropped, psock->stats.dropped + 1);
