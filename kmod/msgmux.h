@@ -390,6 +390,10 @@ struct msgmux_tx_cb {
  *	protected by lock_sock().
  * @tx_parts_len: bytes in @tx_parts.
  * @tx_conn: the connection @tx_parts goes to (0: any).
+ * @tx_batch: the connection messages sent with MSG_BATCH were queued on
+ *	and not yet written to TCP, with a reference; protected by
+ *	lock_sock().
+ * @tx_batch_work: writes @tx_batch should the batch not end with a send.
  * @tcp: the kernel TCP socket bind() made, listening after listen(), or
  *	NULL; protected by lock_sock().  Read locklessly by poll() while
  *	@listening (it does not change then).
@@ -423,6 +427,8 @@ struct msgmux_sock {
 	struct sk_buff_head tx_parts;
 	size_t tx_parts_len;
 	u32 tx_conn;
+	struct msgmux_psock *tx_batch;
+	struct delayed_work tx_batch_work;
 
 	struct socket *tcp;
 	bool listening;
@@ -521,6 +527,8 @@ int msgmux_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 /* tx.c */
 int msgmux_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
 void msgmux_tx_purge(struct msgmux_sock *msk);
+void msgmux_tx_init(struct msgmux_sock *msk);
+void msgmux_tx_release(struct msgmux_sock *msk);
 bool msgmux_tx_can_queue(const struct msgmux_sock *msk);
 
 /* connect.c */

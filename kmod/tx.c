@@ -267,6 +267,77 @@ static int __msgmux_tx_append(struct msgmux_sock *msk,
 	return 0;
 }
 
+/*
+ * MSG_BATCH: more messages follow at once (sendmmsg() sets it on every
+ * message but the last), so a connection is written when the batch ends
+ * rather than after each message: by the batch's last send, by a send
+ * to another connection, or, should the batch end some other way (a
+ * sendmmsg() that fails half way, a lone MSG_BATCH), by the socket's
+ * batch work a jiffy later; and as soon as it holds half the send
+ * buffer.  (KCM holds such messages until the next send.)
+ *
+ * Takes the reference on @psock, the connection the send queued on.
+ * Sets @push to the connections the caller writes and puts once it
+ * released the socket lock.
+ */
+static void __msgmux_tx_batch(struct msgmux_sock *msk,
+			      struct msgmux_psock *psock, bool batch,
+			      struct msgmux_psock *push[2])
+{
+	struct msgmux_psock *open = msk->tx_batch;
+
+	sock_owned_by_me(&msk->sk);
+
+	if (batch && open == psock) {
+		/* Not the last reference: the batch holds one. */
+		refcount_dec(&psock->refcnt);
+		return;
+	}
+	if (batch) {
+		push[0] = open;
+		msk->tx_batch = psock;
+		queue_delayed_work(msgmux_wq, &msk->tx_batch_work, 1);
+		return;
+	}
+	/* The end of the batch, if one is open. */
+	msk->tx_batch = NULL;
+	push[0] = psock;
+	if (!open)
+		return;
+	if (open == psock)
+		refcount_dec(&psock->refcnt);
+	else
+		push[1] = open;
+	/* Its work has nothing left to do. */
+	cancel_delayed_work(&msk->tx_batch_work);
+}
+
+static void msgmux_tx_push(struct msgmux_psock *push[2])
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (!push[i])
+			continue;
+		msgmux_psock_push(push[i]);
+		msgmux_psock_put(push[i]);
+	}
+}
+
+static void msgmux_tx_batch_work(struct work_struct *work)
+{
+	struct msgmux_sock *msk = container_of(to_delayed_work(work),
+					       struct msgmux_sock,
+					       tx_batch_work);
+	struct msgmux_psock *push[2] = {};
+
+	lock_sock(&msk->sk);
+	push[0] = msk->tx_batch;
+	msk->tx_batch = NULL;
+	release_sock(&msk->sk);
+	msgmux_tx_push(push);
+}
+
 static void msgmux_tx_pipe(int flags)
 {
 	if (!(flags & MSG_NOSIGNAL))
@@ -319,9 +390,9 @@ static int __msgmux_tx_finish(struct msgmux_sock *msk,
  */
 int msgmux_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 {
+	struct msgmux_psock *psock = NULL, *push[2] = {};
 	struct sock *sk = sock->sk;
 	struct msgmux_sock *msk = msgmux_sk(sk);
-	struct msgmux_psock *psock = NULL;
 	int flags = msg->msg_flags;
 	struct sk_buff_head parts;
 	bool eor, building;
@@ -360,20 +431,19 @@ int msgmux_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 		goto out_purge;
 	if (eor)
 		err = __msgmux_tx_finish(msk, &psock);
+	/*
+	 * Half the send buffer waiting in a batch: write it now, or the
+	 * next send would wait for memory that only the batch's end frees.
+	 */
+	if (psock)
+		__msgmux_tx_batch(msk, psock,
+				  (flags & MSG_BATCH) && sock_writeable(sk), push);
 	release_sock(sk);
 
+	msgmux_tx_push(push);
 	if (err == -EPIPE)
 		msgmux_tx_pipe(flags);
-	if (err)
-		return err;
-	if (psock) {
-		if (flags & MSG_BATCH)
-			msgmux_psock_kick(psock);
-		else
-			msgmux_psock_push(psock);
-		msgmux_psock_put(psock);
-	}
-	return len;
+	return err ? : len;
 
 out_purge:
 	release_sock(sk);
@@ -394,6 +464,28 @@ void msgmux_tx_purge(struct msgmux_sock *msk)
 	__skb_queue_purge(&msk->tx_parts);
 	msk->tx_parts_len = 0;
 	msk->tx_conn = 0;
+}
+
+/**
+ * msgmux_tx_init() - set up a new socket's sending side
+ * @msk: the socket.
+ */
+void msgmux_tx_init(struct msgmux_sock *msk)
+{
+	skb_queue_head_init(&msk->tx_parts);
+	INIT_DELAYED_WORK(&msk->tx_batch_work, msgmux_tx_batch_work);
+}
+
+/**
+ * msgmux_tx_release() - close(): write what an unfinished batch queued
+ * @msk: the socket.
+ *
+ * Context: process context, without lock_sock() on @msk.
+ */
+void msgmux_tx_release(struct msgmux_sock *msk)
+{
+	cancel_delayed_work_sync(&msk->tx_batch_work);
+	msgmux_tx_batch_work(&msk->tx_batch_work.work);
 }
 
 /**

@@ -670,4 +670,88 @@ TEST_F(mm, sendto_an_unknown_connection_is_enotconn)
 	EXPECT_TRUE(tcp_quiet(self->b, 100));
 }
 
+/*
+ * MSG_BATCH holds a message for the rest of its batch, not for ever: a
+ * lone one still goes out.  (KCM holds it until the socket's next send.)
+ */
+TEST_F(mm, lone_msg_batch_message_still_goes_out)
+{
+	ASSERT_EQ(5, send(self->mux, "hello", 5, MSG_BATCH))
+		TH_LOG("%s", strerror(errno));
+	peer_expect_bytes(_metadata, self->b, "hello", 5);
+	EXPECT_TRUE(tcp_quiet(self->b, 100));
+}
+
+static void mmsg_fill(struct mmsghdr *mm, struct iovec *iov, int n)
+{
+	int i;
+
+	memset(mm, 0, n * sizeof(*mm));
+	for (i = 0; i < n; i++) {
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+}
+
+/*
+ * A sendmmsg() whose last message faults returns the count it sent, and
+ * those messages (sent with MSG_BATCH, their batch never ended) go out.
+ */
+TEST_F(mm, sendmmsg_cut_short_by_a_fault_sends_what_it_took)
+{
+	struct iovec iov[3] = { { "one", 3 }, { "two", 3 }, { (void *)1, 3 } };
+	struct mmsghdr mm[3];
+
+	mmsg_fill(mm, iov, 3);
+	EXPECT_EQ(2, sendmmsg(self->mux, mm, 3, 0))
+		TH_LOG("%s", strerror(errno));
+	peer_expect_bytes(_metadata, self->b, "one", 3);
+	peer_expect_bytes(_metadata, self->b, "two", 3);
+	EXPECT_TRUE(tcp_quiet(self->b, 100));
+}
+
+/*
+ * One batch over two connections (round robin): each gets every other
+ * message, in order, whole.
+ */
+TEST_F(mm, sendmmsg_over_two_connections_writes_both)
+{
+	enum { N = 8 };
+	char bufs[N][8], got[BUF];
+	struct iovec iov[N];
+	struct mmsghdr mm[N];
+	int a2, b2, i, k, first, peer[2];
+	uint32_t id2;
+	ssize_t n;
+
+	ASSERT_EQ(0, tcp_pair(AF_INET, &a2, &b2));
+	ASSERT_EQ(0, mux_attachx(self->mux, a2, -1, &id2))
+		TH_LOG("attach: %s", strerror(errno));
+	for (i = 0; i < N; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = snprintf(bufs[i], sizeof(bufs[i]), "m%d", i);
+	}
+	mmsg_fill(mm, iov, N);
+	ASSERT_EQ(N, sendmmsg(self->mux, mm, N, 0))
+		TH_LOG("%s", strerror(errno));
+
+	peer[0] = self->b;
+	peer[1] = b2;
+	for (k = 0; k < 2; k++) {
+		first = -1;
+		for (i = 0; i < N / 2; i++) {
+			n = peer_recv(&strip, peer[k], got, sizeof(got), WAIT_MS);
+			ASSERT_LT(0, n) TH_LOG("peer %d: message %d missing", k, i);
+			got[n] = 0;
+			if (first < 0)
+				first = atoi(got + 1);
+			EXPECT_EQ(first + 2 * i, atoi(got + 1))
+				TH_LOG("peer %d got %s", k, got);
+		}
+		EXPECT_TRUE(tcp_quiet(peer[k], 100));
+	}
+	close(a2);
+	close(b2);
+}
+
 TEST_HARNESS_MAIN
