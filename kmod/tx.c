@@ -34,7 +34,10 @@
 
 /* Payloads up to this size go in the skb's head, not a page of their own. */
 #define MSGMUX_TX_LINEAR	2048
-/* Larger payloads are cut into skbs of page fragments of this size. */
+/*
+ * Larger payloads are cut into skbs of this size, their data in page
+ * fragments: at most one per page, plus one for a start mid-page.
+ */
 #define MSGMUX_TX_CHUNK		(16 * PAGE_SIZE)
 
 static int msgmux_tx_addr(struct msghdr *msg, u32 *conn_id)
@@ -64,33 +67,69 @@ static struct sk_buff *msgmux_tx_alloc(struct sock *sk, size_t len,
 				       bool wait, bool noblock, int *err)
 {
 	unsigned int head = MSGMUX_MAX_HDR;
-	size_t frags = len;
 	struct sk_buff *skb;
 
-	if (len <= MSGMUX_TX_LINEAR) {
+	if (len <= MSGMUX_TX_LINEAR)
 		head += len;
-		frags = 0;
-	}
 	if (wait)
-		return sock_alloc_send_pskb(sk, head, frags, noblock, err, 0);
+		return sock_alloc_send_pskb(sk, head, 0, noblock, err, 0);
 
-	skb = alloc_skb_with_frags(head, frags, 0, err, sk->sk_allocation);
-	if (skb)
-		skb_set_owner_w(skb, sk);
+	skb = alloc_skb(head, sk->sk_allocation);
+	if (!skb) {
+		*err = -ENOBUFS;
+		return NULL;
+	}
+	skb_set_owner_w(skb, sk);
 	return skb;
 }
 
-static int msgmux_tx_copy(struct sk_buff *skb, struct msghdr *msg,
-			  size_t len)
+/*
+ * Copy @len bytes into the pages of the task's (or socket's) page_frag,
+ * as TCP and KCM do: a page is used again once TCP and the receiver are
+ * done with it, where fresh pages per message would each be zeroed.  The
+ * skb grows by what it took, and so does its charge to @sk.
+ */
+static int msgmux_tx_copy_frags(struct sock *sk, struct sk_buff *skb,
+				struct msghdr *msg, size_t len)
+{
+	struct page_frag *pfrag = sk_page_frag(sk);
+	size_t n;
+	int i;
+
+	BUILD_BUG_ON(MSGMUX_TX_CHUNK > (MAX_SKB_FRAGS - 1) * PAGE_SIZE);
+
+	while (len) {
+		if (!sk_page_frag_refill(sk, pfrag))
+			return -ENOMEM;
+		n = min_t(size_t, len, pfrag->size - pfrag->offset);
+		if (!copy_from_iter_full(page_address(pfrag->page) +
+					 pfrag->offset, n, &msg->msg_iter))
+			return -EFAULT;
+		i = skb_shinfo(skb)->nr_frags;
+		if (skb_can_coalesce(skb, i, pfrag->page, pfrag->offset)) {
+			skb_frag_size_add(&skb_shinfo(skb)->frags[i - 1], n);
+		} else {
+			get_page(pfrag->page);
+			skb_fill_page_desc(skb, i, pfrag->page, pfrag->offset,
+					   n);
+		}
+		pfrag->offset += n;
+		skb->len += n;
+		skb->data_len += n;
+		skb->truesize += n;
+		refcount_add(n, &sk->sk_wmem_alloc);
+		len -= n;
+	}
+	return 0;
+}
+
+static int msgmux_tx_copy(struct sock *sk, struct sk_buff *skb,
+			  struct msghdr *msg, size_t len)
 {
 	skb_reserve(skb, MSGMUX_MAX_HDR);
-	if (len <= MSGMUX_TX_LINEAR) {
-		skb_put(skb, len);
-	} else {
-		/* alloc_skb_with_frags() sized the fragments, not the skb. */
-		skb->data_len = len;
-		skb->len = len;
-	}
+	if (len > MSGMUX_TX_LINEAR)
+		return msgmux_tx_copy_frags(sk, skb, msg, len);
+	skb_put(skb, len);
 	return skb_copy_datagram_from_iter(skb, 0, &msg->msg_iter, len);
 }
 
@@ -110,7 +149,7 @@ static int msgmux_tx_build(struct sock *sk, struct msghdr *msg, size_t len,
 			goto err_purge;
 		wait = false;
 		__skb_queue_tail(parts, skb);
-		err = msgmux_tx_copy(skb, msg, n);
+		err = msgmux_tx_copy(sk, skb, msg, n);
 		if (err)
 			goto err_purge;
 		len -= n;
