@@ -49,7 +49,7 @@ demo: deps-check user
 
 # BENCH_ARGS="--quick", "--cases=tput/64/*" ...: see msgmux-bench --help.
 bench: deps-check user
-	BENCH_ARGS="$(BENCH_ARGS)" scripts/check.sh bench $(KERNEL1)
+	BENCH_ARGS="$(BENCH_ARGS)" BENCH_TRACE="$(BENCH_TRACE)" BENCH_PERF="$(BENCH_PERF)" scripts/check.sh bench $(KERNEL1)
 
 check-debug: deps-check user
 	scripts/debug-kernel.sh

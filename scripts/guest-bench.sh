@@ -15,11 +15,50 @@
 dir=/tmp/bench
 mkdir -p $dir
 args=$(cat /etc/msgmux/bench-args 2>/dev/null)
+trace=$(cat /etc/msgmux/bench-trace 2>/dev/null)
+tfs=/sys/kernel/tracing
+[ -d $tfs/events ] || mount -t tracefs nodev $tfs 2>/dev/null
+
+# BENCH_TRACE: a hist trigger per "group:event:key", counting the events
+# by the value of one of their fields (what work was queued, who woke).
+trace_ctl() {
+	for t in $trace; do
+		ev=${t%:*}
+		echo "$1hist:keys=${t##*:}:sort=hitcount" \
+			> "$tfs/events/${ev%%:*}/${ev#*:}/trigger" ||
+			echo "!! cannot trace $t"
+	done
+}
+trace_show() {
+	for t in $trace; do
+		ev=${t%:*}
+		echo "== trace $t"
+		grep -v '^#' "$tfs/events/${ev%%:*}/${ev#*:}/hist" |
+			grep . | tail -12
+	done
+}
+trace_ctl ""
 echo "== msgmux-bench --out=$dir $args"
-# The arguments are words: split them.
+# The arguments are words: split them, but leave --cases' patterns alone.
+set -f
+# BENCH_PERF: where the time goes, by function, over both CPUs.
+perf=
+if [ -n "$(cat /etc/msgmux/bench-perf 2>/dev/null)" ]; then
+	perf="perf record -q -e cpu-clock -a -g -o /tmp/perf.data --"
+fi
 # shellcheck disable=SC2086
-msgmux-bench --out=$dir $args
+$perf msgmux-bench --out=$dir $args
 rc=$?
+if [ -n "$perf" ]; then
+	echo "== perf: self time by function"
+	perf report -i /tmp/perf.data --stdio --no-children --sort=sym \
+		-g none --percent-limit=0.25 2>/dev/null | grep -v '^#' | grep .
+	echo "== perf: time under each function (children included)"
+	perf report -i /tmp/perf.data --stdio --children --sort=sym \
+		-g none --percent-limit=1 2>/dev/null | grep -v '^#' | grep .
+fi
+trace_show
+trace_ctl "!"
 case " $args " in
 *" --check-only "* | *" --list "* | *" --help "*)
 	exit $rc ;;

@@ -129,5 +129,9 @@ cp "$MSGMUX_TOP/scripts/guest-bench.sh" "$stage/demo/bench.sh"
 chmod 755 "$stage/demo/demo.sh" "$stage/demo/bench.sh"
 # `make bench BENCH_ARGS="..."`: msgmux-bench's arguments in the VM.
 printf '%s\n' "${BENCH_ARGS:-}" > "$stage/etc/msgmux/bench-args"
+# BENCH_TRACE="group:event:key ...": count those events during the run.
+printf '%s\n' "${BENCH_TRACE:-}" > "$stage/etc/msgmux/bench-trace"
+# BENCH_PERF=1: profile the run with the host's perf (cpu-clock samples).
+printf '%s\n' "${BENCH_PERF:-}" > "$stage/etc/msgmux/bench-perf"
 
 (cd "$stage" && find . | cpio -o -H newc --quiet) > "$out"

@@ -15,7 +15,10 @@
 #              HOSTFS=0 to not share the host's root read-only at /host,
 #              MSGMUX_STRESS_{SEED,SECS,OPS,THREADS,DRAIN} for stress_test
 #              (the debug kernel runs it longer by default),
-#              BENCH_ARGS (bench: msgmux-bench's arguments).
+#              BENCH_ARGS (bench: msgmux-bench's arguments),
+#              BENCH_TRACE (bench: "group:event:key ..." tracepoints
+#              to count during the run, by the value of field key),
+#              BENCH_PERF=1 (bench: profile the run with the host's perf).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 

@@ -512,6 +512,11 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	parse_args(argc, argv);
 	plan_build();
+	if (!nplan) {
+		fprintf(stderr, "msgmux-bench: no case matches --cases=%s (see --list)\n",
+			opt.cases);
+		return 2;
+	}
 	if (list_only) {
 		for (i = 0; i < nplan; i++)
 			printf("%s\n", plan[i].id);
