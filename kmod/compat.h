@@ -9,8 +9,10 @@
 #ifndef _MSGMUX_COMPAT_H
 #define _MSGMUX_COMPAT_H
 
-#include <linux/version.h>
+#include <linux/bvec.h>
 #include <linux/net.h>
+#include <linux/uio.h>
+#include <linux/version.h>
 #include <net/sock.h>
 
 /*
@@ -60,5 +62,25 @@ static int name(struct socket *sock, struct socket *newsock,		\
 #else
 #define MSGMUX_MSG_NOTLAST	0
 #endif
+
+/*
+ * Hand a connection's TCP socket (locked) a page fragment without copying
+ * it: kernel_sendpage_locked() until sendpage went in 6.5, then sendmsg()
+ * with MSG_SPLICE_PAGES.
+ */
+static inline int msgmux_sendpage_locked(struct sock *sk, struct page *page,
+					 int offset, size_t size, int flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | flags };
+	struct bio_vec bvec;
+
+	bvec_set_page(&bvec, page, size, offset);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, size);
+	return sk->sk_socket->ops->sendmsg_locked(sk, &msg, size);
+#else
+	return kernel_sendpage_locked(sk, page, offset, size, flags);
+#endif
+}
 
 #endif /* _MSGMUX_COMPAT_H */

@@ -36,6 +36,7 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
+#include "compat.h"
 #include "msgmux.h"
 #include "trace.h"
 
@@ -346,6 +347,60 @@ void msgmux_psock_kick(struct msgmux_psock *psock)
 }
 
 /*
+ * skb_send_sock_locked() for the skbs msgmux builds (a head, then page
+ * fragments), with MSG_MORE while more of the queue follows: TCP then
+ * fills whole segments rather than push every message, and every
+ * header written ahead of its payload, as a segment of its own.
+ * Returns the bytes written from @off, or an error if none were.
+ */
+static int msgmux_psock_send_skb(struct sock *sk, struct sk_buff *skb,
+				 unsigned int off, bool more)
+{
+	const struct skb_shared_info *shi = skb_shinfo(skb);
+	unsigned int head = skb_headlen(skb), n;
+	int sent = 0, ret, i;
+
+	if (off < head) {
+		struct kvec kv = { skb->data + off, head - off };
+		struct msghdr msg = {
+			.msg_flags = MSG_DONTWAIT |
+				     (more || shi->nr_frags ? MSG_MORE : 0),
+		};
+
+		ret = kernel_sendmsg_locked(sk, &msg, &kv, 1, kv.iov_len);
+		if (ret <= 0)
+			return ret;
+		sent = ret;
+		if ((size_t)ret < kv.iov_len)
+			return sent;
+		off = head;
+	}
+	off -= head;
+	for (i = 0; i < shi->nr_frags; i++) {
+		const skb_frag_t *frag = &shi->frags[i];
+
+		n = skb_frag_size(frag);
+		if (off >= n) {
+			off -= n;
+			continue;
+		}
+		n -= off;
+		ret = msgmux_sendpage_locked(sk, skb_frag_page(frag),
+					     skb_frag_off(frag) + off, n,
+					     MSG_DONTWAIT |
+					     (more || i + 1 < shi->nr_frags ?
+					      MSG_MORE : 0));
+		if (ret <= 0)
+			return sent ? : ret;
+		sent += ret;
+		if (ret < n)
+			break;
+		off = 0;
+	}
+	return sent;
+}
+
+/*
  * Write the queued messages to TCP.  With @timeo, wait for room up to
  * that long; without, stop when TCP is full (write_space resumes).
  */
@@ -369,8 +424,8 @@ again:
 					  MSGMUX_CONN_TCP_ERROR);
 			return -EPIPE;
 		}
-		ret = skb_send_sock_locked(sk, skb, psock->tx_off,
-					   skb->len - psock->tx_off);
+		ret = msgmux_psock_send_skb(sk, skb, psock->tx_off,
+					    skb_queue_len_lockless(&psock->txq) > 1);
 		if (ret == -EAGAIN && timeo && *timeo) {
 			ret = sk_stream_wait_memory(sk, timeo);
 			if (ret)
