@@ -8,9 +8,9 @@
 # Usage: scripts/vm.sh SERIES MODE   (SERIES 6.1|6.12|debug,
 #                                     MODE check|demo|bench)
 # Environment: VM_TIMEOUT (seconds for the whole VM, default 900; bench
-#              2400),
+#              4200),
 #              TEST_TIMEOUT (seconds per test binary, default 300; bench
-#              1800),
+#              3600),
 #              VM_CPUS (default 2), VM_MEM (default 2048 MiB),
 #              HOSTFS=0 to not share the host's root read-only at /host,
 #              MSGMUX_STRESS_{SEED,SECS,OPS,THREADS,DRAIN} for stress_test
@@ -46,7 +46,7 @@ if [ "$mode" = bench ]; then
 	# and the skbs') an emulated MMIO read; QEMU's TSC is one clock for
 	# all vCPUs.  A quiet console: printk to a serial port is slow.
 	append+=" loglevel=4 tsc=reliable"
-	: "${TEST_TIMEOUT:=1800}" "${VM_TIMEOUT:=2400}"
+	: "${TEST_TIMEOUT:=3600}" "${VM_TIMEOUT:=4200}"
 else
 	append+=" slub_debug=FZPU loglevel=7"
 fi

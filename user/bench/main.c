@@ -35,8 +35,8 @@
 #include "bench.h"
 
 struct options opt = {
-	.secs = 0.5,
-	.reps = 3,
+	.secs = 1.0,
+	.reps = 5,
 	.batch = 32,
 	.transports = (1u << TR_NR) - 1,
 	.out = ".",
@@ -121,8 +121,8 @@ static void print_usage(int status)
 		"                     64B and 16KiB)\n"
 		"  --check-only       correctness only: a fixed number of messages per run,\n"
 		"                     TAP output, no figures and no files\n"
-		"  --secs=S           seconds per run (default 0.5)\n"
-		"  --reps=N           repetitions of each case (default 3, at most %d)\n"
+		"  --secs=S           seconds per run (default 1)\n"
+		"  --reps=N           repetitions of each case (default 5, at most %d)\n"
 		"  --sizes=LIST       payload sizes, 0 or at least %d (default 0,64,1024,16384,65536)\n"
 		"  --cases=PATTERNS   only cases whose id matches one of these comma-separated\n"
 		"                     shell patterns, e.g. 'tput/64/*,lat/*' (see --list)\n"
