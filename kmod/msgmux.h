@@ -253,7 +253,8 @@ struct msgmux_peer {
  *	protected by lock_sock(@sk).
  * @tx_fin: shutdown(SHUT_WR): send FIN after the queued messages, and
  *	queue no more.  Written under &msgmux_mux.lock, read locklessly.
- * @tx_work: writes @txq when TCP has room again.
+ * @tx_work: writes @txq when TCP has room again, or a jiffy after a
+ *	message sent with MSG_BATCH was queued.
  * @fail_work: takes the connection out of service after an error, in
  *	process context.
  * @dead: out of service: no new message is queued on it.  Written under
@@ -301,7 +302,7 @@ struct msgmux_psock {
 	bool tx_stopped;
 	bool tx_mid;
 	bool tx_fin;
-	struct work_struct tx_work;
+	struct delayed_work tx_work;
 
 	struct work_struct fail_work;
 	bool dead;
@@ -390,10 +391,9 @@ struct msgmux_tx_cb {
  *	protected by lock_sock().
  * @tx_parts_len: bytes in @tx_parts.
  * @tx_conn: the connection @tx_parts goes to (0: any).
- * @tx_batch: the connection messages sent with MSG_BATCH were queued on
- *	and not yet written to TCP, with a reference; protected by
+ * @tx_batch: the id of the connection messages sent with MSG_BATCH were
+ *	queued on and left for the batch's end to write, or 0; protected by
  *	lock_sock().
- * @tx_batch_work: writes @tx_batch should the batch not end with a send.
  * @tcp: the kernel TCP socket bind() made, listening after listen(), or
  *	NULL; protected by lock_sock().  Read locklessly by poll() while
  *	@listening (it does not change then).
@@ -427,8 +427,7 @@ struct msgmux_sock {
 	struct sk_buff_head tx_parts;
 	size_t tx_parts_len;
 	u32 tx_conn;
-	struct msgmux_psock *tx_batch;
-	struct delayed_work tx_batch_work;
+	u32 tx_batch;
 
 	struct socket *tcp;
 	bool listening;
@@ -506,7 +505,11 @@ void msgmux_psock_put(struct msgmux_psock *psock);
 bool msgmux_psock_failed(const struct msgmux_psock *psock,
 			 unsigned int dropped);
 void msgmux_psock_push(struct msgmux_psock *psock);
+int msgmux_psock_cache_init(void);
+void msgmux_psock_cache_exit(void);
 void msgmux_psock_kick(struct msgmux_psock *psock);
+void __msgmux_psock_kick_later(struct msgmux_psock *psock);
+void msgmux_psock_unkick(struct msgmux_psock *psock);
 void msgmux_psock_detach_all(struct msgmux_mux *mux, long timeo);
 
 /* No SO_LINGER: the timeo of msgmux_psock_leave() and friends. */
@@ -527,8 +530,6 @@ int msgmux_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 /* tx.c */
 int msgmux_sendmsg(struct socket *sock, struct msghdr *msg, size_t len);
 void msgmux_tx_purge(struct msgmux_sock *msk);
-void msgmux_tx_init(struct msgmux_sock *msk);
-void msgmux_tx_release(struct msgmux_sock *msk);
 bool msgmux_tx_can_queue(const struct msgmux_sock *msk);
 
 /* connect.c */

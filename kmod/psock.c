@@ -343,7 +343,41 @@ static void msgmux_psock_cancel(struct msgmux_psock *psock,
  */
 void msgmux_psock_kick(struct msgmux_psock *psock)
 {
-	msgmux_psock_queue(psock, &psock->tx_work);
+	refcount_inc(&psock->refcnt);
+	/* Due later (MSG_BATCH): now instead, with the reference it holds. */
+	if (mod_delayed_work(msgmux_wq, &psock->tx_work, 0))
+		refcount_dec(&psock->refcnt);
+}
+
+/**
+ * __msgmux_psock_kick_later() - have a worker write a connection's queue
+ * a jiffy from now, unless it is due sooner
+ * @psock: the connection, in service.
+ *
+ * What a send with MSG_BATCH left queued is written by the end of its
+ * batch; this is in case the batch never ends.
+ *
+ * Context: caller holds &msgmux_mux.lock (which keeps @psock in
+ * service, so that msgmux_psock_detach() cancels what this queues).
+ */
+void __msgmux_psock_kick_later(struct msgmux_psock *psock)
+{
+	lockdep_assert_held(&psock->mux->lock);
+
+	refcount_inc(&psock->refcnt);
+	if (!queue_delayed_work(msgmux_wq, &psock->tx_work, 1))
+		refcount_dec(&psock->refcnt);
+}
+
+/**
+ * msgmux_psock_unkick() - cancel a pending write of a connection's queue
+ * @psock: the connection; the caller holds a reference, and writes the
+ *	queue itself next.
+ */
+void msgmux_psock_unkick(struct msgmux_psock *psock)
+{
+	if (cancel_delayed_work(&psock->tx_work))
+		refcount_dec(&psock->refcnt);
 }
 
 /*
@@ -485,7 +519,8 @@ void msgmux_psock_push(struct msgmux_psock *psock)
 
 static void msgmux_psock_tx_work(struct work_struct *work)
 {
-	struct msgmux_psock *psock = container_of(work, struct msgmux_psock,
+	struct msgmux_psock *psock = container_of(to_delayed_work(work),
+						  struct msgmux_psock,
 						  tx_work);
 
 	msgmux_psock_push(psock);
@@ -602,7 +637,7 @@ struct msgmux_psock *msgmux_psock_alloc(struct msgmux_mux *mux,
 	INIT_LIST_HEAD(&psock->mux_node);
 	INIT_LIST_HEAD(&psock->rx_wait_node);
 	skb_queue_head_init(&psock->txq);
-	INIT_WORK(&psock->tx_work, msgmux_psock_tx_work);
+	INIT_DELAYED_WORK(&psock->tx_work, msgmux_psock_tx_work);
 	INIT_WORK(&psock->fail_work, msgmux_psock_fail_work);
 	return psock;
 }
@@ -1048,7 +1083,8 @@ static long msgmux_psock_detach(struct msgmux_psock *psock, long timeo)
 	__msgmux_rx_release_held(psock);
 	spin_unlock_bh(&mux->lock);
 
-	msgmux_psock_cancel(psock, &psock->tx_work);
+	if (cancel_delayed_work_sync(&psock->tx_work))
+		msgmux_psock_put(psock);
 	/* A connect() that failed was never in service: nothing to tell. */
 	if (READ_ONCE(psock->connecting))
 		goto out;

@@ -64,7 +64,6 @@ static int msgmux_release(struct socket *sock)
 
 	msgmux_listen_stop(msk);
 	msgmux_conn_cancel(msk);
-	msgmux_tx_release(msk);
 
 	lock_sock(sk);
 	msgmux_rx_disable(msk, true);
@@ -453,7 +452,7 @@ void msgmux_sock_init(struct socket *sock, struct sock *sk,
 	sk->sk_state = TCP_ESTABLISHED;
 	msk->ino = SOCK_INODE(sock)->i_ino;
 	INIT_LIST_HEAD(&msk->rx_ready_node);
-	msgmux_tx_init(msk);
+	skb_queue_head_init(&msk->tx_parts);
 	msgmux_listen_init(msk);
 	msgmux_mux_add_sock(mux, msk);
 	msgmux_rx_enable(msk);

@@ -100,7 +100,7 @@ static int msgmux_tx_copy_frags(struct sock *sk, struct sk_buff *skb,
 
 	while (len) {
 		if (!sk_page_frag_refill(sk, pfrag))
-			return -ENOMEM;
+			return -ENOBUFS;
 		n = min_t(size_t, len, pfrag->size - pfrag->offset);
 		if (!copy_from_iter_full(page_address(pfrag->page) +
 					 pfrag->offset, n, &msg->msg_iter))
@@ -249,7 +249,8 @@ static int msgmux_tx_frame(struct msgmux_psock *psock,
 static struct msgmux_psock *msgmux_tx_enqueue(struct msgmux_mux *mux,
 					      u32 msk_id,
 					      struct sk_buff_head *parts,
-					      size_t len, u32 conn_id)
+					      size_t len, u32 conn_id,
+					      bool batch)
 {
 	struct msgmux_psock *psock;
 	unsigned long flags;
@@ -271,6 +272,8 @@ static struct msgmux_psock *msgmux_tx_enqueue(struct msgmux_mux *mux,
 	spin_lock_irqsave(&psock->txq.lock, flags);
 	skb_queue_splice_tail_init(parts, &psock->txq);
 	spin_unlock_irqrestore(&psock->txq.lock, flags);
+	if (batch)
+		__msgmux_psock_kick_later(psock);
 	spin_unlock_bh(&mux->lock);
 	return psock;
 
@@ -309,72 +312,71 @@ static int __msgmux_tx_append(struct msgmux_sock *msk,
 /*
  * MSG_BATCH: more messages follow at once (sendmmsg() sets it on every
  * message but the last), so a connection is written when the batch ends
- * rather than after each message: by the batch's last send, by a send
- * to another connection, or, should the batch end some other way (a
- * sendmmsg() that fails half way, a lone MSG_BATCH), by the socket's
- * batch work a jiffy later; and as soon as it holds half the send
- * buffer.  (KCM holds such messages until the next send.)
- *
- * Takes the reference on @psock, the connection the send queued on.
- * Sets @push to the connections the caller writes and puts once it
- * released the socket lock.
+ * rather than after each message: by the batch's last send, or by a
+ * send to another connection; and as soon as the batch holds half the
+ * send buffer.  Should the batch end some other way (a sendmmsg() that
+ * fails half way, a lone MSG_BATCH), the connection's tx_work, armed
+ * when each such message was queued, writes it a jiffy later.  (KCM
+ * holds such messages until the next send.)
  */
+
+/* What a send does once it released the socket lock. */
+struct msgmux_tx_after {
+	struct msgmux_psock *push[2];	/* write, then put */
+	struct msgmux_psock *put;
+};
+
+/* The connection @id of @mux, with a reference, or NULL. */
+static struct msgmux_psock *msgmux_tx_find(struct msgmux_mux *mux, u32 id)
+{
+	struct msgmux_psock *psock;
+
+	spin_lock_bh(&mux->lock);
+	list_for_each_entry(psock, &mux->psocks, mux_node) {
+		if (psock->id == id) {
+			refcount_inc(&psock->refcnt);
+			spin_unlock_bh(&mux->lock);
+			return psock;
+		}
+	}
+	spin_unlock_bh(&mux->lock);
+	return NULL;
+}
+
+/* Takes the reference on @psock, the connection the send queued on. */
 static void __msgmux_tx_batch(struct msgmux_sock *msk,
 			      struct msgmux_psock *psock, bool batch,
-			      struct msgmux_psock *push[2])
+			      struct msgmux_tx_after *after)
 {
-	struct msgmux_psock *open = msk->tx_batch;
+	u32 open = msk->tx_batch;
 
 	sock_owned_by_me(&msk->sk);
 
-	if (batch && open == psock) {
-		/* Not the last reference: the batch holds one. */
-		refcount_dec(&psock->refcnt);
-		return;
-	}
 	if (batch) {
-		push[0] = open;
-		msk->tx_batch = psock;
-		queue_delayed_work(msgmux_wq, &msk->tx_batch_work, 1);
-		return;
+		after->put = psock;
+		msk->tx_batch = psock->id;
+	} else {
+		after->push[0] = psock;
+		msk->tx_batch = 0;
 	}
-	/* The end of the batch, if one is open. */
-	msk->tx_batch = NULL;
-	push[0] = psock;
-	if (!open)
-		return;
-	if (open == psock)
-		refcount_dec(&psock->refcnt);
-	else
-		push[1] = open;
-	/* Its work has nothing left to do. */
-	cancel_delayed_work(&msk->tx_batch_work);
+	if (open && open != psock->id)
+		after->push[1] = msgmux_tx_find(msk->mux, open);
 }
 
-static void msgmux_tx_push(struct msgmux_psock *push[2])
+static void msgmux_tx_after(struct msgmux_tx_after *after)
 {
 	int i;
 
-	for (i = 0; i < 2; i++) {
-		if (!push[i])
+	for (i = 0; i < ARRAY_SIZE(after->push); i++) {
+		if (!after->push[i])
 			continue;
-		msgmux_psock_push(push[i]);
-		msgmux_psock_put(push[i]);
+		/* Written now: the batch's deferred write has nothing to do. */
+		msgmux_psock_unkick(after->push[i]);
+		msgmux_psock_push(after->push[i]);
+		msgmux_psock_put(after->push[i]);
 	}
-}
-
-static void msgmux_tx_batch_work(struct work_struct *work)
-{
-	struct msgmux_sock *msk = container_of(to_delayed_work(work),
-					       struct msgmux_sock,
-					       tx_batch_work);
-	struct msgmux_psock *push[2] = {};
-
-	lock_sock(&msk->sk);
-	push[0] = msk->tx_batch;
-	msk->tx_batch = NULL;
-	release_sock(&msk->sk);
-	msgmux_tx_push(push);
+	if (after->put)
+		msgmux_psock_put(after->put);
 }
 
 static void msgmux_tx_pipe(int flags)
@@ -383,8 +385,12 @@ static void msgmux_tx_pipe(int flags)
 		send_sig(SIGPIPE, current, 0);
 }
 
-/* Queue the finished message and set @psock to the connection to push. */
-static int __msgmux_tx_finish(struct msgmux_sock *msk,
+/*
+ * Queue the finished message and set @psock to its connection (with a
+ * reference); with @batch, have it written in a jiffy should the batch
+ * not end before.
+ */
+static int __msgmux_tx_finish(struct msgmux_sock *msk, bool batch,
 			      struct msgmux_psock **psock)
 {
 	size_t len = msk->tx_parts_len;
@@ -404,7 +410,7 @@ static int __msgmux_tx_finish(struct msgmux_sock *msk,
 	}
 
 	p = msgmux_tx_enqueue(msk->mux, msk->id, &msk->tx_parts, len,
-			      msk->tx_conn);
+			      msk->tx_conn, batch);
 	msgmux_tx_purge(msk);
 	if (IS_ERR(p))
 		return PTR_ERR(p);
@@ -429,12 +435,13 @@ static int __msgmux_tx_finish(struct msgmux_sock *msk,
  */
 int msgmux_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 {
-	struct msgmux_psock *psock = NULL, *push[2] = {};
+	struct msgmux_tx_after after = {};
+	struct msgmux_psock *psock = NULL;
 	struct sock *sk = sock->sk;
 	struct msgmux_sock *msk = msgmux_sk(sk);
 	int flags = msg->msg_flags;
 	struct sk_buff_head parts;
-	bool eor, building;
+	bool eor, building, batch;
 	u32 conn_id;
 	int err;
 
@@ -468,18 +475,18 @@ int msgmux_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	err = __msgmux_tx_append(msk, &parts, len, conn_id);
 	if (err)
 		goto out_purge;
-	if (eor)
-		err = __msgmux_tx_finish(msk, &psock);
 	/*
 	 * Half the send buffer waiting in a batch: write it now, or the
 	 * next send would wait for memory that only the batch's end frees.
 	 */
+	batch = (flags & MSG_BATCH) && sock_writeable(sk);
+	if (eor)
+		err = __msgmux_tx_finish(msk, batch, &psock);
 	if (psock)
-		__msgmux_tx_batch(msk, psock,
-				  (flags & MSG_BATCH) && sock_writeable(sk), push);
+		__msgmux_tx_batch(msk, psock, batch, &after);
 	release_sock(sk);
 
-	msgmux_tx_push(push);
+	msgmux_tx_after(&after);
 	if (err == -EPIPE)
 		msgmux_tx_pipe(flags);
 	return err ? : len;
@@ -503,28 +510,6 @@ void msgmux_tx_purge(struct msgmux_sock *msk)
 	__skb_queue_purge(&msk->tx_parts);
 	msk->tx_parts_len = 0;
 	msk->tx_conn = 0;
-}
-
-/**
- * msgmux_tx_init() - set up a new socket's sending side
- * @msk: the socket.
- */
-void msgmux_tx_init(struct msgmux_sock *msk)
-{
-	skb_queue_head_init(&msk->tx_parts);
-	INIT_DELAYED_WORK(&msk->tx_batch_work, msgmux_tx_batch_work);
-}
-
-/**
- * msgmux_tx_release() - close(): write what an unfinished batch queued
- * @msk: the socket.
- *
- * Context: process context, without lock_sock() on @msk.
- */
-void msgmux_tx_release(struct msgmux_sock *msk)
-{
-	cancel_delayed_work_sync(&msk->tx_batch_work);
-	msgmux_tx_batch_work(&msk->tx_batch_work.work);
 }
 
 /**
