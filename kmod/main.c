@@ -103,9 +103,14 @@ static int __init msgmux_init(void)
 		return err;
 	msgmux_sock_init_family(msgmux_family);
 
+	err = msgmux_psock_cache_init();
+	if (err)
+		return err;
 	msgmux_wq = alloc_workqueue("msgmux", 0, 0);
-	if (!msgmux_wq)
-		return -ENOMEM;
+	if (!msgmux_wq) {
+		err = -ENOMEM;
+		goto err_destroy_cache;
+	}
 
 	err = proto_register(&msgmux_proto, 1);
 	if (err)
@@ -132,6 +137,8 @@ err_unreg_proto:
 	proto_unregister(&msgmux_proto);
 err_destroy_wq:
 	destroy_workqueue(msgmux_wq);
+err_destroy_cache:
+	msgmux_psock_cache_exit();
 	return err;
 }
 
@@ -142,6 +149,7 @@ static void __exit msgmux_exit(void)
 	destroy_workqueue(msgmux_wq);
 	unregister_pernet_subsys(&msgmux_net_ops);
 	proto_unregister(&msgmux_proto);
+	msgmux_psock_cache_exit();
 }
 
 module_init(msgmux_init);
