@@ -323,6 +323,7 @@ static int __msgmux_tx_append(struct msgmux_sock *msk,
 /* What a send does once it released the socket lock. */
 struct msgmux_tx_after {
 	struct msgmux_psock *push[2];	/* write, then put */
+	bool ended[2];			/* push[i] ends a batch */
 	struct msgmux_psock *put;
 };
 
@@ -357,10 +358,13 @@ static void __msgmux_tx_batch(struct msgmux_sock *msk,
 		msk->tx_batch = psock->id;
 	} else {
 		after->push[0] = psock;
+		after->ended[0] = open == psock->id;
 		msk->tx_batch = 0;
 	}
-	if (open && open != psock->id)
+	if (open && open != psock->id) {
 		after->push[1] = msgmux_tx_find(msk->mux, open);
+		after->ended[1] = true;
+	}
 }
 
 static void msgmux_tx_after(struct msgmux_tx_after *after)
@@ -371,7 +375,8 @@ static void msgmux_tx_after(struct msgmux_tx_after *after)
 		if (!after->push[i])
 			continue;
 		/* Written now: the batch's deferred write has nothing to do. */
-		msgmux_psock_unkick(after->push[i]);
+		if (after->ended[i])
+			msgmux_psock_unkick(after->push[i]);
 		msgmux_psock_push(after->push[i]);
 		msgmux_psock_put(after->push[i]);
 	}
