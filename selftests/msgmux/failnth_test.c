@@ -134,7 +134,8 @@ static const int e_listen[] = { ENOMEM, ENFILE, EADDRINUSE, 0 };
 
 /*
  * sendmsg(): the message's skbs come from sock_alloc_send_pskb() or
- * alloc_skb_with_frags(), whose failure is ENOBUFS.
+ * alloc_skb(), and a large payload's pages from the task's page_frag;
+ * msgmux reports a failure of any of them as ENOBUFS.
  */
 static const int e_send[] = { ENOBUFS, 0 };
 
