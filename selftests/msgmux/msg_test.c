@@ -10,12 +10,14 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -752,6 +754,45 @@ TEST_F(mm, sendmmsg_over_two_connections_writes_both)
 	}
 	close(a2);
 	close(b2);
+}
+
+/*
+ * A message is charged what it uses, not the TCP segment it came in (a
+ * clone of the segment would be charged all of it): 150 messages of 64
+ * bytes written at once fit in a default receive buffer, so the
+ * connection's parser reads the stream to its end before anyone reads.
+ * Charged a clone each, the socket would be full after about 20, and
+ * the rest would wait in TCP.
+ */
+TEST_F(mm, small_messages_of_one_segment_fit_the_receive_buffer)
+{
+	enum { N = 150, LEN = 64, FRAME = HDR_LEN + LEN };
+	static char wire[N * FRAME];
+	char got[BUF];
+	long long deadline;
+	int i, inq = -1;
+
+	for (i = 0; i < N; i++) {
+		put_be32(wire + i * FRAME, LEN);
+		fill_pattern(wire + i * FRAME + HDR_LEN, LEN, i);
+	}
+	ASSERT_EQ(0, write_full(self->b, wire, sizeof(wire)));
+
+	deadline = now_ms() + WAIT_MS;
+	while (now_ms() < deadline) {
+		ASSERT_EQ(0, ioctl(self->a, SIOCINQ, &inq));
+		if (!inq)
+			break;
+		usleep(10000);
+	}
+	EXPECT_EQ(0, inq) TH_LOG("%d bytes left unparsed in TCP", inq);
+
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(LEN, recv_wait(self->mux, got, sizeof(got), 0,
+					 WAIT_MS)) TH_LOG("message %d", i);
+		EXPECT_EQ(0, memcmp(got, wire + i * FRAME + HDR_LEN, LEN))
+			TH_LOG("message %d is wrong", i);
+	}
 }
 
 TEST_HARNESS_MAIN
