@@ -21,7 +21,11 @@ tfs=/sys/kernel/tracing
 
 # BENCH_TRACE: a hist trigger per "group:event:key", counting the events
 # by the value of one of their fields (what work was queued, who woke).
+# record-cmd off first: recording task names hooks the scheduler, and
+# live-patching code the other vCPU runs can crash a guest under QEMU's
+# multi-threaded TCG (see visibility_test.c).
 trace_ctl() {
+	[ -z "$trace" ] || echo 0 > $tfs/options/record-cmd
 	for t in $trace; do
 		ev=${t%:*}
 		echo "$1hist:keys=${t##*:}:sort=hitcount" \

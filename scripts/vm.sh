@@ -12,6 +12,8 @@
 #              TEST_TIMEOUT (seconds per test binary, default 300; bench
 #              3600),
 #              VM_CPUS (default 2), VM_MEM (default 2048 MiB),
+#              VM_TCG_THREAD=single to run the vCPUs in one host thread
+#              (default multi; see Documentation/testing.rst),
 #              HOSTFS=0 to not share the host's root read-only at /host,
 #              MSGMUX_STRESS_{SEED,SECS,OPS,THREADS,DRAIN} for stress_test
 #              (the debug kernel runs it longer by default),
@@ -69,7 +71,7 @@ for v in MSGMUX_STRESS_SEED MSGMUX_STRESS_SECS MSGMUX_STRESS_OPS \
 done
 
 qemu_args=(
-	-machine q35 -accel tcg,thread=multi -cpu max
+	-machine q35 -accel "tcg,thread=${VM_TCG_THREAD:-multi}" -cpu max
 	-smp "${VM_CPUS:-2}" -m "${VM_MEM:-2048}"
 	-kernel "$root/boot/vmlinuz-$kv" -initrd "$dir/initramfs.cpio"
 	-append "$append"

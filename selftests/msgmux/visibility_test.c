@@ -83,27 +83,47 @@ static int write_str(const char *path, const char *s)
 	return ret;
 }
 
+#define RECORD_CMD TRACING "/options/record-cmd"
+
 FIXTURE(trace)
 {
 	char *text;
+	char *record_cmd;	/* the option's value before, to restore */
 };
 
+/*
+ * Enabling the first event also hooks sched_switch and sched_wakeup to
+ * record task names (options/record-cmd): that live-patches the
+ * scheduler, which every CPU is running.  Under QEMU's multi-threaded
+ * TCG, patching code another vCPU is executing can leave it a stale
+ * int3 to trap on after the patch is done ("Oops: int3" in
+ * __schedule()).  With record-cmd off, enabling msgmux's events patches
+ * only msgmux's own call sites, and no msgmux code runs while they
+ * are enabled or disabled here.
+ */
 FIXTURE_SETUP(trace)
 {
 	struct stat st;
 
+	self->text = NULL;
+	self->record_cmd = NULL;
 	if (stat(TRACING "/events", &st))
 		mount("tracefs", TRACING, "tracefs", 0, NULL);
 	if (stat(TRACING "/events/msgmux", &st))
 		SKIP(return, "no tracefs with msgmux events (needs root)");
+	self->record_cmd = read_file(RECORD_CMD);
+	ASSERT_NE(NULL, self->record_cmd);
+	ASSERT_EQ(0, write_str(RECORD_CMD, "0"));
 	ASSERT_EQ(0, write_str(TRACING "/trace", ""));
 	ASSERT_EQ(0, write_str(TRACING "/events/msgmux/enable", "1"));
-	self->text = NULL;
 }
 
 FIXTURE_TEARDOWN(trace)
 {
 	write_str(TRACING "/events/msgmux/enable", "0");
+	if (self->record_cmd)
+		write_str(RECORD_CMD, self->record_cmd);
+	free(self->record_cmd);
 	free(self->text);
 }
 
