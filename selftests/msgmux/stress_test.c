@@ -2496,6 +2496,9 @@ static void op_connect(struct worker *w)
 			conn_enter(c, 1, l->mux_rec);
 			c->accepted = true;
 		}
+		/* Too late for sock_close()'s excuse_connecting(). */
+		if (r.u->dying)
+			excuse(c, now_ns(), X_CONNECTING);
 	}
 	pthread_mutex_unlock(&g.mu);
 	if (!c)
@@ -2533,6 +2536,7 @@ static void op_listen(struct worker *w)
 	struct listener *l = NULL;
 	struct sref r;
 	int family = rnd(w, 3) ? AF_INET : AF_INET6, i, n = 0;
+	bool shut_rd;
 
 	pthread_mutex_lock(&g.mu);
 	for (i = 0; i < LIS_SLOTS; i++)
@@ -2541,6 +2545,7 @@ static void op_listen(struct worker *w)
 		pthread_mutex_unlock(&g.mu);
 		return;
 	}
+	shut_rd = r.u->shut_rd;
 	pthread_mutex_unlock(&g.mu);
 
 	loopback_addr(family, 0, &ss);
@@ -2561,7 +2566,15 @@ static void op_listen(struct worker *w)
 		goto out;
 	}
 	pthread_mutex_lock(&g.mu);
-	for (i = 0; i < LIS_SLOTS; i++) {
+	/*
+	 * If another thread closed the socket or shut it for reading since
+	 * it was picked, sock_close() or op_shutdown() has already forgotten
+	 * its listener, when it had none: do not record this one.  A closed
+	 * socket's fd is soon another socket's, and drain() would accept()
+	 * on that.
+	 */
+	for (i = 0; !r.u->dying && r.u->shut_rd == shut_rd &&
+		    i < LIS_SLOTS; i++) {
 		if (g.lis[i].used)
 			continue;
 		l = &g.lis[i];
