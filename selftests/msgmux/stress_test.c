@@ -1688,6 +1688,17 @@ static void op_clone(struct worker *w)
 		w->ok[w->op]++;
 }
 
+/* Caller holds g.mu.  Is listener record @id still in use? */
+static bool listener_alive(unsigned int id)
+{
+	unsigned int i;
+
+	for (i = 0; i < LIS_SLOTS; i++)
+		if (g.lis[i].used && g.lis[i].id == id)
+			return true;
+	return false;
+}
+
 /* Caller holds g.mu.  Stop listener record @id: its backlog is reset. */
 static void listener_gone(unsigned int id, uint64_t t)
 {
@@ -2496,9 +2507,14 @@ static void op_connect(struct worker *w)
 			conn_enter(c, 1, l->mux_rec);
 			c->accepted = true;
 		}
-		/* Too late for sock_close()'s excuse_connecting(). */
+		/*
+		 * Too late for sock_close()'s excuse_connecting(), or for
+		 * the listener_gone() of the listener's close or shutdown.
+		 */
 		if (r.u->dying)
 			excuse(c, now_ns(), X_CONNECTING);
+		else if (!listener_alive(l->id))
+			excuse(c, now_ns(), X_LISTENER);
 	}
 	pthread_mutex_unlock(&g.mu);
 	if (!c)
@@ -3231,6 +3247,9 @@ static void reconcile(const struct proc_ids *pi, unsigned int n)
 		if (!g.mux[m].used)
 			continue;
 		mr = MR(g.mux[m].rec);
+		/* Its last close has begun: destroy_end() accounts for it. */
+		if (mr->destroyed_ns)
+			continue;
 		for (i = 0; i < mr->nconns; i++) {
 			struct mconn *st = &mr->conns[i];
 			struct conn_rec *c = CR(st->conn);
