@@ -32,6 +32,24 @@ SPLATS = [
 ]
 SPLAT_RE = re.compile("|".join(SPLATS))
 TAP_RE = re.compile(r"^(not ok|ok) (\d+)\b(.*)$")
+# The lines of a failed case worth quoting in the verdict: CI shows only
+# the end of the output, so the reason must be there, not only in the log.
+WHY_RE = re.compile(r"FAIL \[|FAILED|Expected|unexpected|error|hung|crash",
+                    re.I)
+WHY_MAX = 6
+
+
+def why(diag):
+    """Pick the lines that say why a case failed, at most WHY_MAX."""
+    picked = [l for l in diag if WHY_RE.search(l) and
+              not re.match(r"^#\s+FAIL\s+\S+$", l.strip())]
+    if not picked:
+        picked = diag[-3:]
+    more = len(picked) - WHY_MAX
+    out = ["  " + l.strip() for l in picked[:WHY_MAX]]
+    if more > 0:
+        out.append("  ... and %d more such lines (see the log)" % more)
+    return out
 
 
 def parse(path):
@@ -72,22 +90,26 @@ def parse(path):
 def judge_test(t):
     """Count one binary's results; return (passed, failed, skipped, notes)."""
     passed = failed = skipped = 0
-    plan, seen, notes = None, 0, []
+    plan, seen, notes, diag = None, 0, [], []
     for line in t["lines"]:
         if re.match(r"^1\.\.(\d+)$", line):
             plan = int(line[3:])
             continue
         m = TAP_RE.match(line)
         if not m:
+            if line.startswith("#"):
+                diag.append(line)
             continue
         seen += 1
         if m.group(1) == "not ok":
             failed += 1
             notes.append("not ok%s" % m.group(3))
+            notes += why(diag)
         elif re.search(r"#\s*SKIP", m.group(3), re.I):
             skipped += 1
         else:
             passed += 1
+        diag = []
     rc = t["rc"]
     if rc is None:
         failed += 1
