@@ -345,6 +345,9 @@ struct ordtab {
  * @dying: being closed: no new operation takes it.
  * @inst: unique over the run.
  * @rx: held by "ordered" receivers, which check @ord.
+ * @dis_gen, @dis_busy: MSGMUX_RECV_DISABLE 1 calls started, and not yet
+ *	returned: a 0 call that may have been overtaken by one leaves
+ *	@disabled set (the kernel may well be disabled).
  */
 struct usock {
 	bool used, dying;
@@ -352,6 +355,7 @@ struct usock {
 	int fd;
 	unsigned int inst;
 	bool disabled, shut_rd, shut_wr, connects;
+	unsigned int dis_gen, dis_busy;
 	unsigned int lis;
 	unsigned int o2o;	/* SEQPACKET: the connection it is one with */
 	pthread_mutex_t rx;
@@ -1565,6 +1569,7 @@ static struct usock *usock_add(int m, int fd)
 		u->fd = fd;
 		u->inst = ++g.next_inst;
 		u->disabled = u->shut_rd = u->shut_wr = u->connects = false;
+		u->dis_gen = u->dis_busy = 0;
 		u->lis = 0;
 		u->o2o = 0;
 		u->ord.n = 0;
@@ -2515,6 +2520,9 @@ static void op_connect(struct worker *w)
 			excuse(c, now_ns(), X_CONNECTING);
 		else if (!listener_alive(l->id))
 			excuse(c, now_ns(), X_LISTENER);
+		/* Likewise for op_shutdown()'s one-to-one FIN. */
+		if (r.type == SOCK_SEQPACKET && r.u->shut_wr)
+			counted(c, now_ns());
 	}
 	pthread_mutex_unlock(&g.mu);
 	if (!c)
@@ -3149,6 +3157,8 @@ static void op_disable(struct worker *w)
 {
 	int on = rnd(w, 2);
 	struct mux_rec *mr;
+	unsigned int gen;
+	bool raced;
 	struct sref r;
 
 	if (!sock_pick(w, &r, 0))
@@ -3165,10 +3175,15 @@ static void op_disable(struct worker *w)
 	if (on) {
 		mr->moving++;
 		r.u->disabled = true;
+		r.u->dis_gen++;
+		r.u->dis_busy++;
 		receiver_leaves(mr);
 		receivers_changed(&g.mux[r.m], mr);
 		g.moves++;
 	}
+	/* A disable already on its way may land after this enable. */
+	gen = r.u->dis_gen;
+	raced = r.u->dis_busy > 0;
 	pthread_mutex_unlock(&g.mu);
 	/*
 	 * Receiving cannot come back after SHUT_RD, nor after the end of a
@@ -3183,9 +3198,15 @@ static void op_disable(struct worker *w)
 	}
 	pthread_mutex_lock(&g.mu);
 	if (on) {
+		r.u->dis_busy--;
 		mr->moving--;
 		max64(&mr->move_end_ns, now_ns());
-	} else {
+	} else if (!raced && gen == r.u->dis_gen) {
+		/*
+		 * No disable was in flight or began since: this enable was
+		 * the last word.  Otherwise the model keeps the socket
+		 * disabled, which only excuses more.
+		 */
 		r.u->disabled = false;
 	}
 	receivers_changed(&g.mux[r.m], mr);
