@@ -14,6 +14,8 @@
 #              VM_CPUS (default 2), VM_MEM (default 2048 MiB),
 #              VM_TCG_THREAD=single to run the vCPUs in one host thread
 #              (default multi; see Documentation/testing.rst),
+#              BOOT_TIMEOUT (seconds for the guest to reach /init,
+#              default 180; a guest that does not is booted once more),
 #              HOSTFS=0 to not share the host's root read-only at /host,
 #              MSGMUX_STRESS_{SEED,SECS,OPS,THREADS,DRAIN} for stress_test
 #              (the debug kernel runs it longer by default),
@@ -35,8 +37,6 @@ mkdir -p "$dir"
 
 console=$dir/console.log
 results=$dir/results.log
-: > "$console"
-: > "$results"
 
 append="console=ttyS0,115200 panic=-1 panic_on_warn=1 oops=panic"
 append+=" rcupdate.rcu_cpu_stall_timeout=120"
@@ -90,20 +90,52 @@ host_load() {
 }
 [ "$mode" = bench ] && load_before=$(host_load)
 
-log "kernel $kv: booting QEMU ($mode)"
-start=$(date +%s)
-timeout -k 10 "${VM_TIMEOUT:-900}" qemu-system-x86_64 "${qemu_args[@]}" &
-qemu=$!
+# boot_vm: run the guest once, showing its progress.  Sets qemu_rc.  A
+# guest that has not reported MSGMUX-BOOT (its /init running, before
+# msgmux is loaded) within BOOT_TIMEOUT seconds is stopped.
+boot_vm() {
+	local qemu follower watchdog
 
-# Show progress as the guest reports it.
-python3 "$MSGMUX_TOP/scripts/verdict.py" --follow "$results" --pid "$qemu" \
-	--label "$series" --start "$start" &
-follower=$!
+	: > "$console"
+	: > "$results"
+	log "kernel $kv: booting QEMU ($mode)"
+	start=$(date +%s)
+	timeout -k 10 "${VM_TIMEOUT:-900}" qemu-system-x86_64 "${qemu_args[@]}" &
+	qemu=$!
+	python3 "$MSGMUX_TOP/scripts/verdict.py" --follow "$results" \
+		--pid "$qemu" --label "$series" --start "$start" &
+	follower=$!
+	(
+		for ((i = 0; i < ${BOOT_TIMEOUT:-180}; i++)); do
+			grep -q '^MSGMUX-BOOT ' "$results" && exit 0
+			kill -0 "$qemu" 2>/dev/null || exit 0
+			sleep 1
+		done
+		log "kernel $kv: no boot after ${BOOT_TIMEOUT:-180}s, stopping QEMU"
+		kill "$qemu"
+	) &
+	watchdog=$!
+	qemu_rc=0
+	wait "$qemu" || qemu_rc=$?
+	wait "$follower" || true
+	kill "$watchdog" 2>/dev/null || true
+	wait "$watchdog" 2>/dev/null || true
+	[ "$qemu_rc" = 124 ] && log "kernel $kv: QEMU killed after ${VM_TIMEOUT:-900}s"
+	return 0
+}
 
-qemu_rc=0
-wait "$qemu" || qemu_rc=$?
-wait "$follower" || true
-[ "$qemu_rc" = 124 ] && log "kernel $kv: QEMU killed after ${VM_TIMEOUT:-900}s"
+# A guest that dies before its /init runs has not loaded msgmux: its
+# kernel, or the emulator, failed (multi-threaded TCG can crash a guest
+# whose boot patches code the other vCPU runs, see
+# Documentation/testing.rst).  Boot it once more, and keep the first
+# console log.  Anything after MSGMUX-BOOT is judged as it is.
+boot_vm
+if ! grep -q '^MSGMUX-BOOT ' "$results"; then
+	cp "$console" "$dir/console.noboot.log"
+	log "kernel $kv: the guest died before /init ran, before msgmux" \
+	    "was loaded (console: $dir/console.noboot.log); booting again"
+	boot_vm
+fi
 
 extract=()
 if [ "$mode" = bench ]; then
